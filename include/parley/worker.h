@@ -1,0 +1,116 @@
+/* Media workers: each runs its own libuv loop on its own thread and owns one UDP socket.
+ * Every peer of a meeting lives on the meeting's worker, so the media path takes no locks.
+ * The main thread drives workers with commands (peer add/remove, slot binding) and hears
+ * back through events; both travel through mailboxes (uv_async). */
+#ifndef PARLEY_WORKER_H
+#define PARLEY_WORKER_H
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "parley/mailbox.h"
+#include "parley/sdp.h"
+
+struct pl_dtls_ctx;
+struct pl_worker;
+
+#define PL_MAX_PUBLISH_TRACKS 4
+#define PL_ICE_UFRAG_LEN 16
+#define PL_ICE_PWD_LEN 32
+
+/* Per m-line media description the worker needs: codec <-> payload type maps. */
+struct pl_media_codecs {
+    uint8_t pt_codec[128];          /* payload type -> enum pl_codec (0: none) */
+    uint8_t codec_pt[16];           /* enum pl_codec -> payload type (0xff: none) */
+    uint8_t rtx_pt_of_codec[16];    /* enum pl_codec -> its RTX payload type (0xff: none) */
+};
+
+struct pl_publish_spec {
+    enum pl_media_kind kind;
+    char mid[32];
+    uint32_t ssrc;                  /* 0 when the SDP gave none: learnt from the MID extension */
+    uint32_t rtx_ssrc;
+    struct pl_media_codecs codecs;
+};
+
+struct pl_slot_spec {
+    enum pl_media_kind kind;
+    char mid[32];
+    uint32_t out_ssrc;              /* the SSRC the node sends on this slot, fixed for its life */
+    struct pl_media_codecs codecs;
+};
+
+/* PL_CMD_PEER_ADD payload: one allocation (slots is a flexible array). */
+struct pl_peer_spec {
+    struct pl_msg hdr;
+    uint32_t peer_id;
+    char local_ufrag[PL_ICE_UFRAG_LEN + 1];
+    char local_pwd[PL_ICE_PWD_LEN + 1];
+    char remote_ufrag[64];
+    uint8_t remote_fp[32];
+    bool dtls_server;
+    uint8_t ext_id[PL_EXT_COUNT];   /* negotiated header extension ids (0: none) */
+    struct pl_publish_spec publish[PL_MAX_PUBLISH_TRACKS];
+    int n_publish;
+    int n_slots;
+    struct pl_slot_spec slots[];
+};
+
+enum pl_worker_cmd {
+    PL_CMD_PEER_ADD = 1,   /* struct pl_peer_spec */
+    PL_CMD_PEER_REMOVE,    /* struct pl_cmd_peer */
+    PL_CMD_SLOT_BIND,      /* struct pl_cmd_bind */
+};
+
+struct pl_cmd_peer {
+    struct pl_msg hdr;
+    uint32_t peer_id;
+};
+
+/* Binds subscriber slot `slot` to the publisher's track of the slot's kind
+ * (publisher_id 0: unbind, the slot goes quiet). */
+struct pl_cmd_bind {
+    struct pl_msg hdr;
+    uint32_t subscriber_id;
+    int slot;
+    uint32_t publisher_id;
+};
+
+enum pl_worker_event_type {
+    PL_EV_PEER_CONNECTED = 1, /* ICE nominated and DTLS-SRTP keys in place */
+    PL_EV_PEER_FAILED,        /* DTLS failed, or ICE consent / connect timeout */
+};
+
+struct pl_worker_event {
+    struct pl_msg hdr;
+    int worker;
+    uint32_t peer_id;
+    char reason[96];
+};
+
+struct pl_worker_config {
+    int index;
+    const char *bind_ip;
+    uint16_t port;
+    const struct pl_dtls_ctx *dtls_template; /* certificate shared by all workers */
+    struct pl_mailbox *events;               /* where events go (the main loop's mailbox) */
+    int consent_timeout_ms;                  /* no valid STUN for this long: peer failed */
+    double drop_rate;                        /* test aid: drop this fraction of packets (0) */
+};
+
+/* Binds the socket and starts the thread. NULL on failure (port in use...). */
+struct pl_worker *pl_worker_start(const struct pl_worker_config *cfg);
+/* Posts a command (ownership passes to the worker). -1 when the worker is stopping. */
+int pl_worker_post(struct pl_worker *w, struct pl_msg *cmd);
+/* Stops the thread, closes every peer and frees everything. */
+void pl_worker_stop(struct pl_worker *w);
+
+/* Counters for /metrics (read without locks: approximate while running). */
+struct pl_worker_stats {
+    uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
+    uint64_t rx_stun, rx_dtls, rx_rtp, rx_rtcp, rx_dropped;
+    uint64_t forwarded_rtp, srtp_errors, send_errors;
+    uint64_t peers;
+};
+void pl_worker_get_stats(const struct pl_worker *w, struct pl_worker_stats *out);
+
+#endif

@@ -1,0 +1,205 @@
+/* parley-node: the main thread (signaling, web page) and the media workers. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "parley/config.h"
+#include "parley/dtls.h"
+#include "parley/log.h"
+#include "parley/node.h"
+#include "parley/srtp.h"
+#include "parley/worker.h"
+
+#ifndef PL_DEFAULT_WEB_ROOT
+#define PL_DEFAULT_WEB_ROOT "web"
+#endif
+
+static struct pl_node node;
+static uv_signal_t sig_term, sig_int;
+
+static void on_worker_event(struct pl_mailbox *mb, struct pl_msg *msg, void *user)
+{
+    (void)mb;
+    (void)user;
+    if (node.sig)
+        pl_signaling_on_worker_event(node.sig, (struct pl_worker_event *)msg);
+    free(msg);
+}
+
+static void close_walk(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+/* SIGTERM/SIGINT: participants leave, libwebsockets starts closing, workers close their peers
+ * and stop; once our handles are closed the loop runs dry and main finishes the teardown. */
+static void on_signal(uv_signal_t *s, int signum)
+{
+    (void)s;
+    static bool stopping;
+    if (stopping)
+        return;
+    stopping = true;
+    PL_INFO("node", "%s: closing peers and exiting", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+    if (node.sig)
+        pl_signaling_stop(node.sig);
+    for (int i = 0; i < node.n_workers; i++)
+        pl_worker_stop(node.workers[i]);
+    node.n_workers = 0;
+    pl_mailbox_close(&node.events);
+    uv_close((uv_handle_t *)&sig_term, NULL);
+    uv_close((uv_handle_t *)&sig_int, NULL);
+}
+
+static int parse_config(int argc, char **argv)
+{
+    static const char *log_level = "info";
+    node.cfg = (struct pl_node_config){
+        .listen_ip = "127.0.0.1",
+        .http_port = 8080,
+        .media_ip = "127.0.0.1",
+        .announce_ip = "",
+        .media_port = 40000,
+        .workers = 0,
+        .web_root = PL_DEFAULT_WEB_ROOT,
+        .log_level = log_level,
+        .consent_timeout_ms = 30000,
+        .max_message_bytes = 512 * 1024,
+        .max_slots = 49,
+        .drop_rate = "0",
+    };
+    const struct pl_opt opts[] = {
+        {"listen-ip", "PARLEY_LISTEN_IP", PL_OPT_STR, &node.cfg.listen_ip, "HTTP/WebSocket address"},
+        {"http-port", "PARLEY_HTTP_PORT", PL_OPT_INT, &node.cfg.http_port, "HTTP/WebSocket port"},
+        {"media-ip", "PARLEY_MEDIA_IP", PL_OPT_STR, &node.cfg.media_ip, "UDP media address"},
+        {"announce-ip", "PARLEY_ANNOUNCE_IP", PL_OPT_STR, &node.cfg.announce_ip,
+         "address given to clients in ICE candidates (default: media-ip)"},
+        {"media-port", "PARLEY_MEDIA_PORT", PL_OPT_INT, &node.cfg.media_port,
+         "first UDP port; worker i uses media-port + i"},
+        {"workers", "PARLEY_WORKERS", PL_OPT_INT, &node.cfg.workers, "media workers (0: one per core)"},
+        {"web-root", "PARLEY_WEB_ROOT", PL_OPT_STR, &node.cfg.web_root, "folder served at /"},
+        {"log-level", "PARLEY_LOG_LEVEL", PL_OPT_STR, &node.cfg.log_level, "debug, info, warn, error"},
+        {"consent-timeout-ms", "PARLEY_CONSENT_TIMEOUT_MS", PL_OPT_INT,
+         &node.cfg.consent_timeout_ms, "a peer with no valid STUN for this long is dropped"},
+        {"max-message-bytes", "PARLEY_MAX_MESSAGE_BYTES", PL_OPT_INT,
+         &node.cfg.max_message_bytes, "largest signaling message accepted"},
+        {"max-slots", "PARLEY_MAX_SLOTS", PL_OPT_INT, &node.cfg.max_slots,
+         "video (and audio) receive slots per participant"},
+        {"drop-rate", "PARLEY_DROP_RATE", PL_OPT_STR, &node.cfg.drop_rate,
+         "test aid: fraction of inbound datagrams dropped at random"},
+    };
+    const size_t n = sizeof opts / sizeof opts[0];
+    char err[256];
+    bool help = false;
+    int rest;
+    if (pl_config_parse(opts, n, argc, argv, 1, &rest, &help, err, sizeof err) != 0) {
+        fprintf(stderr, "parley-node: %s\n", err);
+        return -1;
+    }
+    if (help) {
+        pl_config_usage(opts, n, "parley-node", "Parley router node");
+        exit(0);
+    }
+    if (rest < argc) {
+        fprintf(stderr, "parley-node: unexpected argument '%s'\n", argv[rest]);
+        return -1;
+    }
+    int level = pl_log_level_parse(node.cfg.log_level);
+    if (level < 0) {
+        fprintf(stderr, "parley-node: unknown log level '%s'\n", node.cfg.log_level);
+        return -1;
+    }
+    pl_log_set_level((enum pl_log_level)level);
+    if (node.cfg.http_port <= 0 || node.cfg.http_port > 65535 || node.cfg.media_port <= 0 ||
+        node.cfg.media_port > 65535 || node.cfg.workers < 0 || node.cfg.workers > 256 ||
+        node.cfg.max_slots < 0 || node.cfg.max_slots > 49 || node.cfg.max_message_bytes < 1024) {
+        fprintf(stderr, "parley-node: a port, --workers, --max-slots (0..49) or "
+                        "--max-message-bytes is out of range\n");
+        return -1;
+    }
+    if (node.cfg.workers == 0) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        node.cfg.workers = cores > 0 ? (int)cores : 1;
+    }
+    if (node.cfg.media_port + node.cfg.workers - 1 > 65535) {
+        fprintf(stderr, "parley-node: media ports run past 65535\n");
+        return -1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (parse_config(argc, argv) != 0)
+        return 2;
+    signal(SIGPIPE, SIG_IGN);
+    int rc = 1;
+    node.loop = uv_default_loop();
+    if (pl_srtp_global_init() != 0) {
+        PL_ERROR("node", "libsrtp2 initialisation failed");
+        return 1;
+    }
+    node.dtls = pl_dtls_ctx_new(node.fingerprint);
+    if (!node.dtls) {
+        PL_ERROR("node", "cannot create the DTLS certificate");
+        goto out_srtp;
+    }
+    PL_INFO("node", "DTLS certificate sha-256 %s", node.fingerprint);
+    if (pl_mailbox_init(&node.events, node.loop, on_worker_event, NULL) != 0)
+        goto out_dtls;
+    node.workers = calloc((size_t)node.cfg.workers, sizeof *node.workers);
+    if (!node.workers)
+        goto out_dtls;
+    double drop = atof(node.cfg.drop_rate);
+    for (int i = 0; i < node.cfg.workers; i++) {
+        struct pl_worker_config wc = {
+            .index = i,
+            .bind_ip = node.cfg.media_ip,
+            .port = (uint16_t)(node.cfg.media_port + i),
+            .dtls_template = node.dtls,
+            .events = &node.events,
+            .consent_timeout_ms = node.cfg.consent_timeout_ms,
+            .drop_rate = drop,
+        };
+        node.workers[i] = pl_worker_start(&wc);
+        if (!node.workers[i])
+            goto out_workers;
+        node.n_workers++;
+    }
+    node.sig = pl_signaling_start(&node);
+    if (!node.sig)
+        goto out_workers;
+    uv_signal_init(node.loop, &sig_term);
+    uv_signal_init(node.loop, &sig_int);
+    uv_signal_start(&sig_term, on_signal, SIGTERM);
+    uv_signal_start(&sig_int, on_signal, SIGINT);
+    PL_INFO("node", "ready: http://%s:%d/ with %d media workers on udp %s:%d-%d",
+            node.cfg.listen_ip, node.cfg.http_port, node.n_workers, node.cfg.media_ip,
+            node.cfg.media_port, node.cfg.media_port + node.n_workers - 1);
+    uv_run(node.loop, UV_RUN_DEFAULT);
+    rc = 0;
+    pl_signaling_free(node.sig);
+    node.sig = NULL;
+out_workers:
+    for (int i = 0; i < node.n_workers; i++)
+        pl_worker_stop(node.workers[i]);
+    free(node.workers);
+    if (rc != 0) {
+        pl_mailbox_close(&node.events);
+        uv_walk(node.loop, close_walk, NULL);
+        uv_run(node.loop, UV_RUN_DEFAULT);
+    }
+out_dtls:
+    pl_dtls_ctx_free(node.dtls);
+out_srtp:
+    pl_srtp_global_shutdown();
+    if (uv_loop_close(node.loop) != 0)
+        PL_WARN("node", "main loop still had handles at exit");
+    PL_INFO("node", "exit %d", rc);
+    return rc;
+}

@@ -1,0 +1,315 @@
+/* A media worker: thread, loop, UDP socket, receive path and command handling. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "parley/log.h"
+#include "parley/rtp.h"
+#include "parley/time.h"
+#include "worker_int.h"
+
+/* libuv's recvmmsg reads one datagram per 64 KiB of the buffer it is given (at most 20). */
+#define PL_RX_CHUNK (64 * 1024)
+#define PL_RX_BATCH 20
+#define PL_POOL_MAX 65536
+
+static bool test_drop(struct pl_worker *w)
+{
+    if (w->cfg.drop_rate <= 0)
+        return false;
+    w->rng ^= w->rng << 13;
+    w->rng ^= w->rng >> 7;
+    w->rng ^= w->rng << 17;
+    return (double)(w->rng >> 11) / (double)(1ull << 53) < w->cfg.drop_rate;
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    struct pl_worker *w = h->data;
+    (void)suggested;
+    *buf = uv_buf_init((char *)w->rx_buf, (unsigned)w->rx_buf_len);
+}
+
+static void on_datagram(struct pl_worker *w, uint8_t *data, size_t len, const struct sockaddr *from)
+{
+    w->stats.rx_packets++;
+    w->stats.rx_bytes += len;
+    if (test_drop(w)) {
+        w->stats.rx_dropped++;
+        return;
+    }
+    switch (pl_classify(data, len)) {
+    case PL_PKT_STUN:
+        w->stats.rx_stun++;
+        pl_ice_on_stun(w, data, len, from);
+        return;
+    case PL_PKT_DTLS: {
+        w->stats.rx_dtls++;
+        struct pl_peer *p = pl_peer_by_addr(w, from);
+        if (p)
+            pl_peer_on_dtls(p, data, len);
+        else
+            w->stats.rx_dropped++;
+        return;
+    }
+    case PL_PKT_RTP: {
+        w->stats.rx_rtp++;
+        struct pl_peer *p = pl_peer_by_addr(w, from);
+        if (p && p->srtp_ready)
+            pl_forward_rtp(p, data, len);
+        else
+            w->stats.rx_dropped++;
+        return;
+    }
+    case PL_PKT_RTCP: {
+        w->stats.rx_rtcp++;
+        struct pl_peer *p = pl_peer_by_addr(w, from);
+        if (p && p->srtp_ready)
+            pl_forward_rtcp(p, data, len);
+        else
+            w->stats.rx_dropped++;
+        return;
+    }
+    default:
+        w->stats.rx_dropped++;
+        return;
+    }
+}
+
+static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr,
+                    unsigned flags)
+{
+    struct pl_worker *w = h->data;
+    (void)buf;
+    if (nread > 0 && addr) {
+        on_datagram(w, (uint8_t *)buf->base, (size_t)nread, addr);
+        return;
+    }
+    /* End of a recvmmsg batch (UV_UDP_MMSG_FREE) or nothing more to read: send what the
+     * batch produced with one sendmmsg. The buffer is the worker's own; nothing to free. */
+    if (nread < 0)
+        PL_WARN("worker", "udp receive error: %s", uv_strerror((int)nread));
+    (void)flags;
+    pl_out_flush(w);
+}
+
+/* Anything queued outside a receive batch (timers, commands) goes out before the loop sleeps. */
+static void on_check(uv_check_t *c)
+{
+    pl_out_flush(c->data);
+}
+
+static void on_tick(uv_timer_t *t)
+{
+    struct pl_worker *w = t->data;
+    uint64_t now = pl_now_ms();
+    uint64_t key;
+    void *val;
+    struct pl_peer *failed[64];
+    int n_failed = 0;
+    for (size_t it = 0; pl_map_next(&w->peers_by_id, &it, &key, &val) && n_failed < 64;) {
+        struct pl_peer *p = val;
+        if (p->state == PL_PEER_FAILED)
+            continue;
+        uint64_t since = p->last_consent_ms ? p->last_consent_ms : p->created_ms;
+        if (now - since > (uint64_t)w->cfg.consent_timeout_ms)
+            failed[n_failed++] = p;
+    }
+    for (int i = 0; i < n_failed; i++)
+        pl_peer_fail(failed[i], failed[i]->last_consent_ms ? "ICE consent expired"
+                                                           : "ICE never connected");
+}
+
+static void handle_command(struct pl_mailbox *mb, struct pl_msg *msg, void *user)
+{
+    struct pl_worker *w = user;
+    (void)mb;
+    switch (msg->type) {
+    case PL_CMD_PEER_ADD: {
+        struct pl_peer_spec *spec = (struct pl_peer_spec *)msg;
+        if (!pl_peer_create(w, spec))
+            PL_ERROR("worker", "worker %d: could not add peer %u", w->cfg.index, spec->peer_id);
+        break;
+    }
+    case PL_CMD_PEER_REMOVE: {
+        struct pl_cmd_peer *c = (struct pl_cmd_peer *)msg;
+        struct pl_peer *p = pl_map_get(&w->peers_by_id, c->peer_id);
+        if (p)
+            pl_peer_destroy(p);
+        break;
+    }
+    case PL_CMD_STOP:
+        w->stopping = true; /* the loop in thread_main returns after this iteration */
+        break;
+    case PL_CMD_SLOT_BIND: {
+        struct pl_cmd_bind *c = (struct pl_cmd_bind *)msg;
+        struct pl_peer *sub = pl_map_get(&w->peers_by_id, c->subscriber_id);
+        struct pl_peer *pub = c->publisher_id ? pl_map_get(&w->peers_by_id, c->publisher_id) : NULL;
+        if (sub && (pub || !c->publisher_id))
+            pl_peer_bind_slot(sub, c->slot, pub);
+        break;
+    }
+    default:
+        PL_WARN("worker", "unknown command %d", msg->type);
+    }
+    free(msg);
+}
+
+static int open_socket(struct pl_worker *w)
+{
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    int family = AF_INET;
+    if (uv_ip4_addr(w->bind_ip, w->cfg.port, (struct sockaddr_in *)&ss) != 0) {
+        if (uv_ip6_addr(w->bind_ip, w->cfg.port, (struct sockaddr_in6 *)&ss) != 0)
+            return UV_EINVAL;
+        family = AF_INET6;
+    }
+    int rc = uv_udp_init_ex(&w->loop, &w->udp, (unsigned)family | UV_UDP_RECVMMSG);
+    if (rc)
+        return rc;
+    w->udp.data = w;
+    rc = uv_udp_bind(&w->udp, (struct sockaddr *)&ss, 0);
+    if (rc)
+        return rc;
+    uv_os_fd_t fd;
+    rc = uv_fileno((uv_handle_t *)&w->udp, &fd);
+    if (rc)
+        return rc;
+    w->fd = fd;
+    int sz = 4 * 1024 * 1024;
+    uv_recv_buffer_size((uv_handle_t *)&w->udp, &sz);
+    sz = 4 * 1024 * 1024;
+    uv_send_buffer_size((uv_handle_t *)&w->udp, &sz);
+    return uv_udp_recv_start(&w->udp, on_alloc, on_recv);
+}
+
+static void close_walk(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+static void shutdown_loop(struct pl_worker *w)
+{
+    uint64_t key;
+    void *val;
+    /* Destroying a peer edits the maps: collect first. */
+    for (;;) {
+        size_t it = 0;
+        if (!pl_map_next(&w->peers_by_id, &it, &key, &val))
+            break;
+        pl_peer_destroy(val);
+    }
+    pl_out_flush(w);
+    pl_mailbox_close(&w->inbox);
+    uv_walk(&w->loop, close_walk, NULL);
+    uv_run(&w->loop, UV_RUN_DEFAULT);
+}
+
+static void thread_main(void *arg)
+{
+    struct pl_worker *w = arg;
+    w->start_error = uv_loop_init(&w->loop);
+    if (!w->start_error)
+        w->start_error = pl_mailbox_init(&w->inbox, &w->loop, handle_command, w);
+    if (!w->start_error)
+        w->start_error = open_socket(w);
+    if (w->start_error) {
+        uv_sem_post(&w->started);
+        uv_walk(&w->loop, close_walk, NULL);
+        uv_run(&w->loop, UV_RUN_DEFAULT);
+        uv_loop_close(&w->loop);
+        return;
+    }
+    uv_timer_init(&w->loop, &w->tick);
+    w->tick.data = w;
+    uv_timer_start(&w->tick, on_tick, 1000, 1000);
+    uv_check_init(&w->loop, &w->flush_check);
+    w->flush_check.data = w;
+    uv_check_start(&w->flush_check, on_check);
+    PL_INFO("worker", "worker %d: media on udp %s:%u", w->cfg.index, w->bind_ip, w->cfg.port);
+    uv_sem_post(&w->started);
+    while (!w->stopping)
+        uv_run(&w->loop, UV_RUN_ONCE);
+    shutdown_loop(w);
+    if (uv_loop_close(&w->loop) != 0)
+        PL_WARN("worker", "worker %d: loop still has handles at exit", w->cfg.index);
+}
+
+static void free_worker(struct pl_worker *w)
+{
+    if (w->dtls_ctx)
+        pl_dtls_ctx_free(w->dtls_ctx);
+    pl_map_destroy(&w->peers_by_id);
+    pl_map_destroy(&w->peers_by_addr);
+    pl_map_destroy(&w->peers_by_ufrag);
+    pl_pool_destroy(&w->bufs);
+    free(w->rx_buf);
+    uv_sem_destroy(&w->started);
+    free(w);
+}
+
+struct pl_worker *pl_worker_start(const struct pl_worker_config *cfg)
+{
+    struct pl_worker *w = calloc(1, sizeof *w);
+    if (!w)
+        return NULL;
+    w->cfg = *cfg;
+    snprintf(w->bind_ip, sizeof w->bind_ip, "%s", cfg->bind_ip);
+    w->cfg.bind_ip = w->bind_ip;
+    w->rng = 0x9E3779B97F4A7C15ull ^ (uint64_t)(cfg->index + 1) ^ pl_now_us();
+    w->rx_buf_len = (size_t)PL_RX_CHUNK * PL_RX_BATCH;
+    w->rx_buf = malloc(w->rx_buf_len);
+    w->dtls_ctx = pl_dtls_ctx_clone(cfg->dtls_template);
+    if (uv_sem_init(&w->started, 0) != 0) {
+        free(w->rx_buf);
+        free(w);
+        return NULL;
+    }
+    if (!w->rx_buf || !w->dtls_ctx || pl_pool_init(&w->bufs, PL_PKT_BUF, 256, PL_POOL_MAX) ||
+        pl_map_init(&w->peers_by_id, 64) || pl_map_init(&w->peers_by_addr, 64) ||
+        pl_map_init(&w->peers_by_ufrag, 64)) {
+        free_worker(w);
+        return NULL;
+    }
+    if (uv_thread_create(&w->thread, thread_main, w) != 0) {
+        free_worker(w);
+        return NULL;
+    }
+    uv_sem_wait(&w->started);
+    if (w->start_error) {
+        PL_ERROR("worker", "worker %d: cannot use udp %s:%u: %s", cfg->index, w->bind_ip,
+                 cfg->port, uv_strerror(w->start_error));
+        uv_thread_join(&w->thread);
+        free_worker(w);
+        return NULL;
+    }
+    return w;
+}
+
+int pl_worker_post(struct pl_worker *w, struct pl_msg *cmd)
+{
+    return pl_mailbox_post(&w->inbox, cmd);
+}
+
+void pl_worker_stop(struct pl_worker *w)
+{
+    if (!w)
+        return;
+    struct pl_msg *m = calloc(1, sizeof *m);
+    if (m) {
+        m->type = PL_CMD_STOP;
+        if (pl_mailbox_post(&w->inbox, m) != 0)
+            free(m);
+    }
+    uv_thread_join(&w->thread);
+    free_worker(w);
+}
+
+void pl_worker_get_stats(const struct pl_worker *w, struct pl_worker_stats *out)
+{
+    *out = w->stats;
+}

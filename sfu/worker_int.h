@@ -1,0 +1,144 @@
+/* Internal state of a media worker: peers, their published tracks and their slots.
+ * Everything here is touched only by the worker's own thread. */
+#ifndef PARLEY_SFU_WORKER_INT_H
+#define PARLEY_SFU_WORKER_INT_H
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <uv.h>
+
+#include "parley/dtls.h"
+#include "parley/hashmap.h"
+#include "parley/mailbox.h"
+#include "parley/pool.h"
+#include "parley/srtp.h"
+#include "parley/worker.h"
+
+#define PL_PKT_BUF 1600          /* a pooled packet buffer: MTU + SRTP trailer */
+#define PL_OUT_QUEUE_MAX 512     /* datagrams queued before a forced flush */
+#define PL_PLI_INTERVAL_MS 300   /* keyframe requests to one track, at most this often */
+#define PL_CMD_STOP 1000         /* private command: leave the loop */
+
+struct pl_peer;
+struct pl_slot;
+
+/* A stream a peer publishes (one per publish m-line). */
+struct pl_track {
+    struct pl_peer *owner;
+    struct pl_publish_spec spec;
+    struct pl_slot **consumers;  /* slots bound to this track */
+    int n_consumers;
+    int cap_consumers;
+    uint64_t last_pli_ms;
+    uint8_t fir_seq;
+};
+
+/* A recvonly transceiver of a subscriber, which the node sends one track into. */
+struct pl_slot {
+    struct pl_peer *owner;
+    int index;
+    struct pl_slot_spec spec;
+    struct pl_track *source;
+    /* Rewriting: out = in + offset, continuous across source changes. */
+    bool started;        /* something was sent on this slot */
+    bool resync;         /* next packet starts a new source: recompute offsets */
+    uint16_t seq_offset;
+    uint32_t ts_offset;
+    uint16_t last_seq;   /* last sequence number sent */
+    uint32_t last_ts;    /* last timestamp sent */
+    uint64_t last_send_ms;
+    uint64_t packets, bytes;
+};
+
+enum pl_peer_state { PL_PEER_NEW = 0, PL_PEER_CHECKING, PL_PEER_CONNECTED, PL_PEER_FAILED };
+
+struct pl_peer {
+    struct pl_worker *w;
+    uint32_t id;
+    enum pl_peer_state state;
+    char local_ufrag[PL_ICE_UFRAG_LEN + 1];
+    char local_pwd[PL_ICE_PWD_LEN + 1];
+    char remote_ufrag[64];
+    uint8_t remote_fp[32];
+    uint8_t ext_id[PL_EXT_COUNT];
+    /* The nominated address packets go to. */
+    struct sockaddr_storage addr;
+    socklen_t addr_len;
+    bool has_addr;
+    /* Every address that passed a binding check (keys into w->peers_by_addr). */
+    uint64_t addr_keys[4];
+    int n_addr_keys;
+    uint64_t created_ms;
+    uint64_t last_consent_ms;
+    struct pl_dtls *dtls;
+    uv_timer_t dtls_timer;
+    bool srtp_ready;
+    struct pl_srtp srtp;
+    uint32_t rtcp_ssrc;  /* SSRC the node uses as RTCP sender towards this peer */
+    struct pl_track tracks[PL_MAX_PUBLISH_TRACKS];
+    int n_tracks;
+    struct pl_slot *slots;
+    int n_slots;
+};
+
+struct pl_out_pkt {
+    uint8_t *buf;
+    size_t len;
+    struct sockaddr_storage addr;
+    socklen_t addr_len;
+};
+
+struct pl_worker {
+    struct pl_worker_config cfg;
+    char bind_ip[64];
+    uv_thread_t thread;
+    uv_loop_t loop;
+    uv_udp_t udp;
+    int fd;
+    uv_timer_t tick;
+    uv_check_t flush_check;
+    struct pl_mailbox inbox;
+    uv_sem_t started;
+    int start_error;
+    bool stopping;
+    struct pl_dtls_ctx *dtls_ctx;
+    uint8_t *rx_buf;       /* one big buffer for recvmmsg, reused for every batch */
+    size_t rx_buf_len;
+    struct pl_pool bufs;   /* packet buffers for everything sent */
+    struct pl_map peers_by_id;
+    struct pl_map peers_by_addr;
+    struct pl_map peers_by_ufrag;
+    struct pl_out_pkt out[PL_OUT_QUEUE_MAX];
+    int n_out;
+    uint64_t rng;          /* xorshift state for test drops */
+    struct pl_worker_stats stats;
+};
+
+/* udp_out.c */
+uint8_t *pl_out_buf(struct pl_worker *w);                 /* NULL when the pool is exhausted */
+void pl_out_release(struct pl_worker *w, uint8_t *buf);
+void pl_out_queue(struct pl_worker *w, struct pl_peer *p, uint8_t *buf, size_t len);
+void pl_out_queue_to(struct pl_worker *w, uint8_t *buf, size_t len, const struct sockaddr *to,
+                     socklen_t to_len);
+void pl_out_flush(struct pl_worker *w);
+
+/* peer.c */
+struct pl_peer *pl_peer_create(struct pl_worker *w, const struct pl_peer_spec *spec);
+void pl_peer_destroy(struct pl_peer *p);
+void pl_peer_fail(struct pl_peer *p, const char *reason);
+struct pl_peer *pl_peer_by_addr(struct pl_worker *w, const struct sockaddr *sa);
+void pl_peer_learn_addr(struct pl_peer *p, const struct sockaddr *sa, bool nominate);
+void pl_peer_on_dtls(struct pl_peer *p, const uint8_t *data, size_t len);
+void pl_peer_bind_slot(struct pl_peer *sub, int slot, struct pl_peer *pub);
+uint64_t pl_addr_key(const struct sockaddr *sa);
+socklen_t pl_sockaddr_len(const struct sockaddr *sa);
+
+/* ice_lite.c */
+void pl_ice_on_stun(struct pl_worker *w, uint8_t *data, size_t len, const struct sockaddr *from);
+
+/* forward.c */
+void pl_forward_rtp(struct pl_peer *p, uint8_t *data, size_t len);
+void pl_forward_rtcp(struct pl_peer *p, uint8_t *data, size_t len);
+void pl_request_keyframe(struct pl_track *t, bool force);
+
+#endif
