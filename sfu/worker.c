@@ -113,12 +113,18 @@ static void on_tick(uv_timer_t *t)
         if (p->state == PL_PEER_FAILED)
             continue;
         uint64_t since = p->last_consent_ms ? p->last_consent_ms : p->created_ms;
-        if (now - since > (uint64_t)w->cfg.consent_timeout_ms)
+        /* Consent lost, or ICE/DTLS not done in time (OpenSSL alone would retry for minutes). */
+        if (now - since > (uint64_t)w->cfg.consent_timeout_ms ||
+            (p->state != PL_PEER_CONNECTED &&
+             now - p->created_ms > (uint64_t)w->cfg.consent_timeout_ms))
             failed[n_failed++] = p;
     }
-    for (int i = 0; i < n_failed; i++)
-        pl_peer_fail(failed[i], failed[i]->last_consent_ms ? "ICE consent expired"
-                                                           : "ICE never connected");
+    for (int i = 0; i < n_failed; i++) {
+        struct pl_peer *p = failed[i];
+        pl_peer_fail(p, !p->last_consent_ms               ? "ICE never connected"
+                        : p->state != PL_PEER_CONNECTED ? "DTLS did not complete in time"
+                                                        : "ICE consent expired");
+    }
 }
 
 static void handle_command(struct pl_mailbox *mb, struct pl_msg *msg, void *user)
