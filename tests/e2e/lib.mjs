@@ -1,0 +1,601 @@
+// Helpers for Parley's end-to-end tests: a test runner with an overall timeout and cleanup,
+// parley-node process management, headless Chromium (Debian's, driven by playwright-core) and
+// WebRTC stats sampling. Each test is a standalone script: `node tests/e2e/NAME.test.mjs`; it prints
+// progress, exits 0 on pass and 1 on failure, and always stops the node and Chromium it started.
+//
+// Environment: PARLEY_NODE_BIN (parley-node to test; default build/sfu/parley-node or
+// build/parley-node under the repo root), PARLEY_CHROMIUM (default /usr/bin/chromium),
+// PARLEY_E2E_TIMEOUT_S (overall limit, default 90), PARLEY_E2E_KEEP=1 (keep logs of a passing
+// run), PARLEY_E2E_STACK=1 (print stacks on failure).
+
+import { spawn } from 'node:child_process';
+import dgram from 'node:dgram';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+// The node under test: PARLEY_NODE_BIN, else the first of these that exists in the repo's build/.
+const DEFAULT_NODE_BINS = [path.join(REPO_ROOT, 'build', 'sfu', 'parley-node'),
+  path.join(REPO_ROOT, 'build', 'parley-node')];
+export const NODE_BIN = process.env.PARLEY_NODE_BIN
+  ? path.resolve(process.env.PARLEY_NODE_BIN)
+  : DEFAULT_NODE_BINS.find((p) => fs.existsSync(p)) || DEFAULT_NODE_BINS[0];
+export const CHROMIUM = process.env.PARLEY_CHROMIUM || '/usr/bin/chromium';
+export const CHROMIUM_ARGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+  // Remote audio elements must play without a click, or audio is never pulled from the jitter
+  // buffer and totalSamplesReceived stays flat.
+  '--autoplay-policy=no-user-gesture-required',
+];
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// Runs `promise`, or rejects with `what` after `ms`.
+export function withTimeout(promise, ms, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no result within ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+function tailLines(text, n) {
+  const lines = text.split('\n');
+  if (lines.length && lines[lines.length - 1] === '') lines.pop();
+  return lines.slice(-n).join('\n');
+}
+
+// ---- test runner ----------------------------------------------------------------------------
+
+export class TestContext {
+  constructor(name) {
+    this.name = name;
+    this.started = Date.now();
+    this.tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), `parley-e2e-${name}-`));
+    this.profilesDir = path.join(this.tmpDir, 'profiles');
+    fs.mkdirSync(this.profilesDir);
+    this.cleanups = [];
+    this.nodes = [];
+    this.participants = [];
+  }
+
+  log(msg) {
+    if (this.finished) return;   // the test body may still be running after a timeout
+    const s = ((Date.now() - this.started) / 1000).toFixed(1);
+    console.log(`[${this.name} +${s}s] ${msg}`);
+  }
+
+  defer(what, fn) { this.cleanups.push({ what, fn }); }
+
+  // Throws if a node started by this test has exited without being asked to.
+  assertNodesAlive(when = '') {
+    for (const node of this.nodes) node.assertAlive(when);
+  }
+}
+
+// Runs one test: prints progress, enforces the overall timeout, cleans up on every path, and
+// exits the process with 0 (pass) or 1 (fail).
+export function runTest(name, fn, { timeoutMs = 90_000 } = {}) {
+  if (Number(process.env.PARLEY_E2E_TIMEOUT_S) > 0) timeoutMs = Number(process.env.PARLEY_E2E_TIMEOUT_S) * 1000;
+  const t = new TestContext(name);
+  let finished = false;
+
+  async function finish(err) {
+    if (finished) return;
+    finished = true;
+    t.finished = true;
+    clearTimeout(overall);
+    let diagnosed = false;
+    if (err) {
+      console.log(`\nFAIL ${name}: ${err && err.message ? err.message : err}`);
+      if (err && err.stack && process.env.PARLEY_E2E_STACK) console.log(err.stack);
+      diagnosed = await diagnose(t).catch((e) => { console.log(`(diagnostics failed: ${e.message})`); return true; });
+    }
+    for (const { what, fn: cleanup } of t.cleanups.reverse()) {
+      try {
+        await withTimeout(Promise.resolve().then(cleanup), 15_000, `cleanup: ${what}`);
+      } catch (e) {
+        console.log(`cleanup "${what}" failed: ${e.message}`);
+        if (!err) { err = e; diagnosed = true; }
+      }
+    }
+    fs.rmSync(t.profilesDir, { recursive: true, force: true });
+    if (err && fs.readdirSync(t.tmpDir).length === 0) fs.rmSync(t.tmpDir, { recursive: true, force: true });
+    else if (err) console.log(`logs and screenshots kept in ${t.tmpDir}`);
+    if (err) {
+      if (diagnosed) console.log(`FAIL ${name}: ${String(err && err.message ? err.message : err).split('\n')[0]}`);
+      console.log(`e2e: 0 passed, 1 failed`);
+      process.exit(1);
+    }
+    if (process.env.PARLEY_E2E_KEEP) console.log(`logs kept in ${t.tmpDir} (PARLEY_E2E_KEEP)`);
+    else fs.rmSync(t.tmpDir, { recursive: true, force: true });
+    console.log(`PASS ${name} (${((Date.now() - t.started) / 1000).toFixed(1)} s)`);
+    console.log(`e2e: 1 passed, 0 failed`);
+    process.exit(0);
+  }
+
+  const overall = setTimeout(() => {
+    finish(new Error(`overall timeout: the test did not finish within ${timeoutMs / 1000} s`));
+  }, timeoutMs);
+  process.on('SIGINT', () => finish(new Error('interrupted (SIGINT)')));
+  process.on('SIGTERM', () => finish(new Error('terminated (SIGTERM)')));
+  process.on('unhandledRejection', (e) => finish(e instanceof Error ? e : new Error(String(e))));
+  // Last resort: never leave a node behind, whatever happened.
+  process.on('exit', () => {
+    for (const node of t.nodes) if (node.alive()) node.proc.kill('SIGKILL');
+  });
+
+  t.log(`start (node binary: ${NODE_BIN}; work dir: ${t.tmpDir})`);
+  Promise.resolve().then(() => fn(t)).then(() => finish(null), (e) => finish(e));
+}
+
+// On failure: what each page knew, a screenshot of it, and the tail of each node's log.
+async function diagnose(t) {
+  for (const p of t.participants) {
+    if (p.page.isClosed()) continue;
+    try {
+      const info = await withTimeout(p.page.evaluate(() => {
+        const z = window.parley;
+        if (!z) return { note: 'window.parley is missing' };
+        return {
+          state: z.state, errors: z.errors, users: z.users, slots: z.slots,
+          pc: z.pc ? { connection: z.pc.connectionState, ice: z.pc.iceConnectionState,
+            signaling: z.pc.signalingState } : null,
+          events: z.events.slice(-25).map((e) => `${e.t} ${e.msg}`),
+        };
+      }), 5000, `reading window.parley of ${p.name}`);
+      const { events = [], ...rest } = info;
+      console.log(`page ${p.name}: ${JSON.stringify(rest)}\n  recent events:\n    ${events.join('\n    ')}`);
+    } catch (e) {
+      console.log(`page ${p.name}: could not read state: ${e.message}`);
+    }
+    if (p.pageErrors.length) console.log(`page ${p.name} uncaught errors: ${p.pageErrors.join(' | ')}`);
+    if (p.consoleErrors.length) console.log(`page ${p.name} console errors: ${p.consoleErrors.join(' | ')}`);
+    const shot = path.join(t.tmpDir, `page-${p.name}.png`);
+    await withTimeout(p.page.screenshot({ path: shot }), 5000, 'screenshot')
+      .then(() => console.log(`page ${p.name}: screenshot ${shot}, console log ${p.logPath}`))
+      .catch(() => {});
+  }
+  for (const node of t.nodes) {
+    console.log(`parley-node log (${node.logPath}), last lines:\n${tailLines(node.output(), 40)}`);
+  }
+  return t.participants.length + t.nodes.length > 0;
+}
+
+// ---- ports ----------------------------------------------------------------------------------
+
+export function freeTcpPort(host = '127.0.0.1') {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, host, () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function bindUdp(port, host) {
+  return new Promise((resolve, reject) => {
+    const sock = dgram.createSocket('udp4');
+    sock.once('error', (e) => { sock.close(); reject(e); });
+    sock.bind(port, host, () => resolve(sock));
+  });
+}
+
+// A base port N such that N .. N+count-1 are all free UDP ports right now.
+export async function freeUdpPortRange(count, host = '127.0.0.1') {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const first = await bindUdp(0, host);
+    const base = first.address().port;
+    const held = [first];
+    let ok = base + count - 1 <= 65535;
+    for (let i = 1; ok && i < count; i++) {
+      try { held.push(await bindUdp(base + i, host)); } catch { ok = false; }
+    }
+    await Promise.all(held.map((s) => new Promise((r) => s.close(r))));
+    if (ok) return base;
+  }
+  throw new Error(`could not find ${count} consecutive free UDP ports in 50 tries`);
+}
+
+// ---- parley-node ----------------------------------------------------------------------------
+
+function describeExit({ code, signal, error }) {
+  if (error) return `failed to start (${error.message})`;
+  return signal ? `was killed by signal ${signal}` : `exited with code ${code}`;
+}
+
+const SANITIZER_REPORT = /ERROR: (AddressSanitizer|LeakSanitizer|ThreadSanitizer)|runtime error:/;
+
+function httpGet(url, timeoutMs) {
+  return new Promise((resolve) => {
+    const req = http.get(url, { timeout: timeoutMs }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode }));
+      res.on('error', (e) => resolve({ error: e.message }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', (e) => resolve({ error: e.code || e.message }));
+  });
+}
+
+// Starts parley-node on free ports and waits until GET / answers 200.
+// Returns {proc, url, httpPort, mediaPort, mediaPorts, logPath, alive(), assertAlive(), stop(), ...}.
+export async function startNode(t, { workers = 2, logLevel = 'debug', args = [], env = {} } = {}) {
+  try {
+    fs.accessSync(NODE_BIN, fs.constants.X_OK);
+  } catch {
+    throw new Error(`parley-node binary not found or not executable at ${NODE_BIN} ` +
+      `(build it with meson/ninja, or set PARLEY_NODE_BIN${process.env.PARLEY_NODE_BIN ? '' :
+        `; also looked for ${DEFAULT_NODE_BINS.slice(1).join(', ')}`})`);
+  }
+  const httpPort = await freeTcpPort();
+  const mediaPort = await freeUdpPortRange(workers);
+  const index = t.nodes.length;
+  const logPath = path.join(t.tmpDir, `parley-node${index ? `-${index}` : ''}.log`);
+  const logFile = fs.openSync(logPath, 'w');
+  const argv = ['--http-port', String(httpPort), '--media-port', String(mediaPort),
+    '--workers', String(workers), '--listen-ip', '127.0.0.1', '--media-ip', '127.0.0.1',
+    '--log-level', logLevel, ...args];
+  t.log(`starting parley-node: http ${httpPort}, media udp ${mediaPort}..${mediaPort + workers - 1}, log ${logPath}`);
+  const proc = spawn(NODE_BIN, argv, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { PARLEY_WEB_ROOT: path.join(REPO_ROOT, 'web'), ...process.env, ...env },
+  });
+
+  let output = '';
+  let outputDropped = 0;
+  const onData = (chunk) => {
+    fs.writeSync(logFile, chunk);
+    output += chunk.toString('utf8');
+    if (output.length > 8 << 20) {         // keep the last 4 MiB in memory, all of it on disk
+      outputDropped += output.length - (4 << 20);
+      output = output.slice(-(4 << 20));
+    }
+  };
+  proc.stdout.on('data', onData);
+  proc.stderr.on('data', onData);
+
+  let exitInfo = null;
+  let stopping = false;
+  const exited = new Promise((resolve) => {
+    proc.on('error', (error) => { if (!exitInfo) { exitInfo = { error }; resolve(exitInfo); } });
+    proc.on('close', (code, signal) => {
+      if (!exitInfo) exitInfo = { code, signal };
+      try { fs.closeSync(logFile); } catch { /* already closed */ }
+      resolve(exitInfo);
+    });
+  });
+  exited.then((info) => {
+    if (!stopping) t.log(`parley-node stopped unexpectedly: it ${describeExit(info)}`);
+  });
+
+  const node = {
+    proc, httpPort, mediaPort, logPath, workers,
+    mediaPorts: Array.from({ length: workers }, (_, i) => mediaPort + i),
+    url: `http://127.0.0.1:${httpPort}`,
+    wsUrl: `ws://127.0.0.1:${httpPort}/ws`,
+    output: () => (outputDropped ? `[${outputDropped} bytes dropped]\n` : '') + output,
+    alive: () => exitInfo === null && proc.exitCode === null && proc.signalCode === null,
+    assertAlive(when = '') {
+      if (!node.alive()) {
+        throw new Error(`parley-node is not running${when ? ` ${when}` : ''}: expected it alive, ` +
+          `it ${exitInfo ? describeExit(exitInfo) : 'has exited'}; log: ${logPath}`);
+      }
+    },
+    // SIGTERM; expects exit code 0 within timeoutMs and no sanitizer report in the log.
+    async stop({ timeoutMs = 10_000 } = {}) {
+      node.assertAlive('when the test asked it to stop');
+      stopping = true;
+      t.log('stopping parley-node with SIGTERM');
+      proc.kill('SIGTERM');
+      const info = await Promise.race([exited, sleep(timeoutMs).then(() => null)]);
+      if (!info) {
+        proc.kill('SIGKILL');
+        await Promise.race([exited, sleep(2000)]);
+        throw new Error(`parley-node did not exit within ${timeoutMs / 1000} s of SIGTERM ` +
+          `(expected a clean exit 0; killed it with SIGKILL); log: ${logPath}`);
+      }
+      if (info.error || info.code !== 0) {
+        throw new Error(`parley-node ${describeExit(info)} after SIGTERM; ` +
+          `expected exit code 0; log: ${logPath}`);
+      }
+      const m = output.match(SANITIZER_REPORT);
+      if (m) throw new Error(`parley-node exited 0 but its log has a sanitizer report ("${m[0]}"); log: ${logPath}`);
+      t.log('parley-node exited 0');
+    },
+    // Cleanup path: make sure it is gone (SIGTERM, then SIGKILL after 5 s).
+    async kill() {
+      if (!node.alive()) return;
+      stopping = true;
+      proc.kill('SIGTERM');
+      if (!await Promise.race([exited, sleep(5000).then(() => null)])) {
+        proc.kill('SIGKILL');
+        await Promise.race([exited, sleep(2000)]);
+      }
+    },
+  };
+  t.nodes.push(node);
+  t.defer('stop parley-node', () => node.kill());
+
+  const deadline = Date.now() + 15_000;
+  let last = 'no attempt yet';
+  for (;;) {
+    if (!node.alive()) {
+      await Promise.race([exited, sleep(500)]);
+      throw new Error(`parley-node stopped during startup (it ${exitInfo ? describeExit(exitInfo) : 'exited'}); ` +
+        `expected it to serve GET / with 200; log: ${logPath}\n${tailLines(output, 20)}`);
+    }
+    const r = await httpGet(`${node.url}/`, 1000);
+    if (r.status === 200) break;
+    last = r.status ? `HTTP ${r.status}` : r.error;
+    if (Date.now() > deadline) {
+      throw new Error(`parley-node did not answer GET ${node.url}/ with 200 within 15 s (last: ${last}); ` +
+        `log: ${logPath}`);
+    }
+    await sleep(100);
+  }
+  t.log(`parley-node is up at ${node.url}`);
+  return node;
+}
+
+export { httpGet };
+
+// ---- browser --------------------------------------------------------------------------------
+
+// A fresh headless Chromium (own temp profile). Several pages of one browser each get their own
+// fake camera and microphone (--use-fake-device-for-media-stream), so one browser serves a test.
+export async function launchBrowser(t, { label = 'chromium' } = {}) {
+  const userDataDir = fs.mkdtempSync(path.join(t.profilesDir, `${label}-`));
+  let context;
+  try {
+    context = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: CHROMIUM_ARGS,
+      timeout: 30_000,
+      viewport: { width: 960, height: 640 },
+    });
+  } catch (e) {
+    throw new Error(`could not launch ${CHROMIUM} with playwright-core: ${e.message.split('\n')[0]}`);
+  }
+  t.defer(`close ${label}`, () => withTimeout(context.close(), 10_000, `closing ${label}`));
+  return context;
+}
+
+// Opens the node's page in a new tab and auto-joins `meeting` as `name`.
+export async function openParticipant(t, context, node, { meeting, name, slots = 8 }) {
+  const page = await context.newPage();
+  const logPath = path.join(t.tmpDir, `page-${name}.log`);
+  const logFd = fs.openSync(logPath, 'a');
+  const p = { name, meeting, page, logPath, consoleErrors: [], pageErrors: [] };
+  let logOpen = true;
+  const write = (line) => {
+    if (!logOpen) return;
+    try {
+      fs.writeSync(logFd, `${((Date.now() - t.started) / 1000).toFixed(2)} ${line}\n`);
+    } catch { /* disk full or similar: the log is a convenience */ }
+  };
+  page.on('console', (m) => {
+    write(`${m.type()}: ${m.text()}`);
+    if (m.type() === 'error') p.consoleErrors.push(m.text());
+  });
+  page.on('pageerror', (e) => {
+    write(`uncaught: ${e.message}`);
+    p.pageErrors.push(e.message);
+  });
+  page.on('crash', () => p.pageErrors.push('the page crashed'));
+  page.on('close', () => { logOpen = false; fs.closeSync(logFd); });
+  t.participants.push(p);
+  const q = new URLSearchParams({ meeting, name, autojoin: '1', slots: String(slots) });
+  const url = `${node.url}/?${q}`;
+  t.log(`${name}: opening ${url}`);
+  const resp = await page.goto(url, { timeout: 15_000 });
+  if (!resp || resp.status() !== 200) {
+    throw new Error(`${name}: expected GET ${url} to answer 200, got ${resp ? resp.status() : 'no response'}`);
+  }
+  return p;
+}
+
+// ---- stats ----------------------------------------------------------------------------------
+
+// One getStats() sample of a participant's page: per remote account named in window.parley.slots,
+// {framesDecoded, frameWidth, frameHeight, totalSamplesReceived, videoMid, audioMid,
+//  videoPackets, audioPackets} (packets null = no inbound-rtp stats for that slot yet).
+export async function sampleStats(p) {
+  return withTimeout(p.page.evaluate(async () => {
+    const z = window.parley;
+    const base = { t: Date.now(), state: z ? z.state : 'no window.parley', errors: z ? z.errors : [] };
+    if (!z || !z.pc) return { ...base, accounts: {}, unmapped: [] };
+    const accounts = {};
+    // One snapshot: a SLOTS message may replace the table while getStats() is awaited.
+    const slots = { ...z.slots };
+    for (const [mid, slot] of Object.entries(slots)) {
+      const a = accounts[slot.account_id] || (accounts[slot.account_id] = {
+        framesDecoded: 0, frameWidth: 0, frameHeight: 0, totalSamplesReceived: 0,
+        videoMid: null, audioMid: null, videoPackets: null, audioPackets: null,
+      });
+      if (slot.kind === 'video') a.videoMid = mid; else a.audioMid = mid;
+    }
+    const midOfTrack = {};
+    for (const tr of z.pc.getTransceivers()) {
+      if (tr.mid != null && tr.receiver && tr.receiver.track) midOfTrack[tr.receiver.track.id] = tr.mid;
+    }
+    const unmapped = [];
+    const report = await z.pc.getStats();
+    report.forEach((s) => {
+      if (s.type !== 'inbound-rtp') return;
+      const mid = s.mid != null ? s.mid : midOfTrack[s.trackIdentifier];
+      const slot = slots[mid];
+      if (!slot || slot.kind !== s.kind) { unmapped.push(`${s.kind}@mid ${mid}`); return; }
+      const a = accounts[slot.account_id];
+      if (s.kind === 'video') {
+        a.framesDecoded = s.framesDecoded || 0;
+        a.frameWidth = s.frameWidth || 0;
+        a.frameHeight = s.frameHeight || 0;
+        a.videoPackets = s.packetsReceived || 0;
+      } else {
+        a.totalSamplesReceived = s.totalSamplesReceived || 0;
+        a.audioPackets = s.packetsReceived || 0;
+      }
+    });
+    return {
+      ...base, accounts, unmapped,
+      connectionState: z.pc.connectionState, iceConnectionState: z.pc.iceConnectionState,
+    };
+  }), 10_000, `getStats() on ${p.name}'s page`);
+}
+
+// Why `p` does not yet get media from `other`, or null if it does.
+function mediaMissing(name, other, s) {
+  const a = s.accounts[other];
+  if (!a) return `${name}: SLOTS names no slot for ${other} (page state ${s.state}, media ${s.connectionState})`;
+  for (const [kind, mid] of [['video', a.videoMid], ['audio', a.audioMid]]) {
+    if (mid == null) return `${name}: SLOTS names no ${kind} slot for ${other}`;
+  }
+  if (a.videoPackets == null) return `${name}: no RTP has arrived in ${other}'s video slot (mid ${a.videoMid})`;
+  if (!(a.framesDecoded > 0 && a.frameWidth > 0)) {
+    return `${name}: ${a.videoPackets} video packets from ${other} (mid ${a.videoMid}) but no frame decoded`;
+  }
+  if (a.audioPackets == null) return `${name}: no RTP has arrived in ${other}'s audio slot (mid ${a.audioMid})`;
+  if (!(a.totalSamplesReceived > 0)) {
+    return `${name}: ${a.audioPackets} audio packets from ${other} (mid ${a.audioMid}) but no samples played out`;
+  }
+  return null;
+}
+
+function others(p, participants) {
+  return participants.filter((q) => q !== p).map((q) => q.name);
+}
+
+function checkPageHealthy(p, sample) {
+  if (p.pageErrors.length) {
+    throw new Error(`${p.name}'s page threw: ${p.pageErrors.join(' | ')}`);
+  }
+  if (sample.state === 'failed' || sample.state === 'closed') {
+    throw new Error(`${p.name}'s page is '${sample.state}' (expected 'joining' or 'connected'); ` +
+      `errors: ${JSON.stringify(sample.errors)}`);
+  }
+}
+
+// Waits until every participant decodes video frames (frameWidth > 0) and receives audio from
+// every other participant.
+export async function waitForMedia(t, participants, { timeoutMs = 20_000 } = {}) {
+  t.log(`waiting up to ${timeoutMs / 1000} s for media between ${participants.map((p) => p.name).join(', ')}`);
+  const deadline = Date.now() + timeoutMs;
+  let missing = [];
+  let samples = {};
+  for (;;) {
+    t.assertNodesAlive();
+    missing = [];
+    for (const p of participants) {
+      const s = await sampleStats(p);
+      samples[p.name] = s;
+      checkPageHealthy(p, s);
+      for (const other of others(p, participants)) {
+        const why = mediaMissing(p.name, other, s);
+        if (why) missing.push(why);
+      }
+    }
+    if (!missing.length) break;
+    if (Date.now() > deadline) {
+      const detail = Object.entries(samples).map(([name, s]) =>
+        `  ${name}: state=${s.state} pc=${s.connectionState} accounts=${JSON.stringify(s.accounts)}` +
+        ` unmapped=${JSON.stringify(s.unmapped)} errors=${JSON.stringify(s.errors)}`).join('\n');
+      throw new Error(`media did not start within ${timeoutMs / 1000} s: expected every page to decode ` +
+        `video and receive audio from every other page; still missing:\n  ${missing.join('\n  ')}\n` +
+        `last stats:\n${detail}`);
+    }
+    await sleep(500);
+  }
+  t.log('media flowing: every page decodes every other page');
+}
+
+// Samples every page every ~intervalMs for `seconds` intervals and checks that, between each two
+// samples, each remote's framesDecoded, audio packetsReceived and totalSamplesReceived grew and
+// frameWidth > 0.
+export async function checkFlow(t, participants, { seconds = 5, intervalMs = 1000 } = {}) {
+  t.log(`checking that media keeps flowing for ${seconds} s`);
+  let prev = {};
+  for (const p of participants) prev[p.name] = await sampleStats(p);
+  const first = prev;
+  const failures = [];
+  for (let i = 1; i <= seconds; i++) {
+    await sleep(intervalMs);
+    t.assertNodesAlive(`during the media check`);
+    const cur = {};
+    for (const p of participants) {
+      const s = await sampleStats(p);
+      cur[p.name] = s;
+      checkPageHealthy(p, s);
+      const before = prev[p.name];
+      const dt = ((s.t - before.t) / 1000).toFixed(1);
+      for (const other of others(p, participants)) {
+        const a = s.accounts[other];
+        const b = before.accounts[other];
+        const where = `${p.name} <- ${other}, interval ${i} (${dt} s)`;
+        if (!a || !b) { failures.push(`${where}: no inbound stats (expected video and audio)`); continue; }
+        if (!(a.framesDecoded > b.framesDecoded)) {
+          failures.push(`${where}: framesDecoded did not grow (${b.framesDecoded} -> ${a.framesDecoded})`);
+        }
+        if (!(a.frameWidth > 0)) failures.push(`${where}: frameWidth is ${a.frameWidth}, expected > 0`);
+        if (!(a.totalSamplesReceived > b.totalSamplesReceived)) {
+          failures.push(`${where}: audio totalSamplesReceived did not grow ` +
+            `(${b.totalSamplesReceived} -> ${a.totalSamplesReceived})`);
+        }
+        // Playout counts concealment too, so also ask for fresh audio packets.
+        if (!(a.audioPackets > b.audioPackets)) {
+          failures.push(`${where}: no new audio packets (packetsReceived ${b.audioPackets} -> ${a.audioPackets})`);
+        }
+      }
+    }
+    prev = cur;
+  }
+  if (failures.length) {
+    throw new Error(`media stopped flowing (expected growth in every ~${intervalMs / 1000} s interval):\n  ` +
+      failures.slice(0, 20).join('\n  ') + (failures.length > 20 ? `\n  ... and ${failures.length - 20} more` : ''));
+  }
+  for (const p of participants) {
+    const parts = others(p, participants).map((other) => {
+      const a = prev[p.name].accounts[other];
+      const b = first[p.name].accounts[other];
+      const secs = (prev[p.name].t - first[p.name].t) / 1000;
+      const fps = ((a.framesDecoded - b.framesDecoded) / secs).toFixed(1);
+      const sps = Math.round((a.totalSamplesReceived - b.totalSamplesReceived) / secs);
+      const pps = Math.round((a.audioPackets - b.audioPackets) / secs);
+      return `${other}: ${a.frameWidth}x${a.frameHeight} ${fps} fps, audio ${pps} packets/s ${sps} samples/s`;
+    });
+    t.log(`${p.name} receives ${parts.join('; ')}`);
+  }
+}
+
+// No uncaught page errors and no ERROR from the node on any page (console errors are reported).
+export async function assertPagesClean(t, participants) {
+  for (const p of participants) {
+    if (p.pageErrors.length) throw new Error(`${p.name}'s page threw: ${p.pageErrors.join(' | ')}`);
+    if (p.consoleErrors.length) t.log(`note: ${p.name}'s console had errors: ${p.consoleErrors.join(' | ')}`);
+    const errors = await withTimeout(p.page.evaluate(() => window.parley.errors), 5000, `errors of ${p.name}`);
+    if (errors.length) {
+      throw new Error(`${p.name}'s page recorded errors (expected none): ${JSON.stringify(errors)}`);
+    }
+  }
+}
+
+// Two or more pages in one meeting decode each other; shared by the media tests.
+export async function meetingCheck(t, node, { names, seconds, meeting }) {
+  const browser = await launchBrowser(t);
+  const participants = [];
+  for (const name of names) participants.push(await openParticipant(t, browser, node, { meeting, name }));
+  await waitForMedia(t, participants, { timeoutMs: 20_000 });
+  await checkFlow(t, participants, { seconds });
+  await assertPagesClean(t, participants);
+  return { browser, participants };
+}
