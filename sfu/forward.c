@@ -52,22 +52,6 @@ static struct pl_track *find_track(struct pl_peer *p, const struct pl_rtp *r, bo
     return NULL;
 }
 
-/* Offsets so that this slot's stream continues where it left off when its source changes. */
-static void resync(struct pl_slot *s, const struct pl_rtp *r, uint32_t clock, uint64_t now_ms,
-                   uint64_t last_send_ms)
-{
-    if (!s->started) {
-        s->seq_offset = 0;
-        s->ts_offset = 0;
-    } else {
-        uint64_t gap_ms = now_ms > last_send_ms ? now_ms - last_send_ms : 1;
-        uint32_t gap_ts = (uint32_t)(gap_ms * clock / 1000);
-        s->seq_offset = (uint16_t)(s->last_seq + 1 - r->seq);
-        s->ts_offset = s->last_ts + (gap_ts ? gap_ts : 1) - r->ts;
-    }
-    s->resync = false;
-}
-
 static void send_to_slot(struct pl_worker *w, struct pl_slot *s, const struct pl_rtp *r,
                          enum pl_codec codec, uint32_t clock, uint64_t now_ms)
 {
@@ -77,10 +61,6 @@ static void send_to_slot(struct pl_worker *w, struct pl_slot *s, const struct pl
     uint8_t pt = s->spec.codecs.codec_pt[codec];
     if (pt == 0xff)
         return; /* the subscriber did not negotiate this codec on that slot */
-    if (s->resync)
-        resync(s, r, clock, now_ms, s->last_send_ms);
-    uint16_t seq = (uint16_t)(r->seq + s->seq_offset);
-    uint32_t ts = r->ts + s->ts_offset;
     size_t len = 12 + r->payload_len;
     if (len + PL_SRTP_MAX_TRAILER > PL_PKT_BUF)
         return;
@@ -89,6 +69,9 @@ static void send_to_slot(struct pl_worker *w, struct pl_slot *s, const struct pl
         w->stats.send_errors++;
         return;
     }
+    uint16_t seq;
+    uint32_t ts;
+    pl_rewrite(&s->rw, r->seq, r->ts, clock, now_ms, &seq, &ts);
     pl_rtp_write_header(buf, PL_PKT_BUF, r->marker, pt, seq, ts, s->spec.out_ssrc);
     memcpy(buf + 12, r->payload, r->payload_len);
     if (pl_srtp_protect_rtp(&sub->srtp, buf, &len, PL_PKT_BUF) != 0) {
@@ -96,16 +79,22 @@ static void send_to_slot(struct pl_worker *w, struct pl_slot *s, const struct pl
         pl_out_release(w, buf);
         return;
     }
-    if (!s->started || pl_seq_newer(seq, s->last_seq)) {
-        s->last_seq = seq;
-        s->last_ts = ts;
-        s->last_send_ms = now_ms;
-    }
-    s->started = true;
     s->packets++;
     s->bytes += len;
     w->stats.forwarded_rtp++;
     pl_out_queue(w, sub, buf, len);
+}
+
+/* RFC 6464: the low 7 bits are the level in -dBov (127 = silence). */
+static void note_audio_level(struct pl_peer *p, struct pl_track *t, const struct pl_rtp *r)
+{
+    const uint8_t *val;
+    size_t vlen;
+    uint8_t id = p->ext_id[PL_EXT_AUDIO_LEVEL];
+    if (id && pl_rtp_ext_find(r, id, &val, &vlen) && vlen >= 1) {
+        t->level_sum += val[0] & 0x7f;
+        t->level_count++;
+    }
 }
 
 void pl_forward_rtp(struct pl_peer *p, uint8_t *data, size_t len)
@@ -132,6 +121,8 @@ void pl_forward_rtp(struct pl_peer *p, uint8_t *data, size_t len)
     enum pl_codec codec = t->spec.codecs.pt_codec[r.pt];
     if (codec == 0 || codec == PL_CODEC_RTX)
         return;
+    if (t->spec.kind == PL_MEDIA_AUDIO)
+        note_audio_level(p, t, &r);
     uint32_t clock = t->spec.kind == PL_MEDIA_AUDIO ? 48000 : 90000;
     uint64_t now = pl_now_ms();
     for (int i = 0; i < t->n_consumers; i++)

@@ -11,7 +11,11 @@
 #include "parley/log.h"
 #include "parley/node.h"
 #include "parley/srtp.h"
+#include "parley/token.h"
 #include "parley/worker.h"
+
+#include <openssl/rand.h>
+#include <time.h>
 
 #ifndef PL_DEFAULT_WEB_ROOT
 #define PL_DEFAULT_WEB_ROOT "web"
@@ -70,8 +74,12 @@ static int parse_config(int argc, char **argv)
         .log_level = log_level,
         .consent_timeout_ms = 30000,
         .max_message_bytes = 512 * 1024,
-        .max_slots = 49,
+        .max_slots = 50,
         .drop_rate = "0",
+        .token_secret = "",
+        .control_url = "",
+        .control_key = "",
+        .max_participants = 50,
     };
     const struct pl_opt opts[] = {
         {"listen-ip", "PARLEY_LISTEN_IP", PL_OPT_STR, &node.cfg.listen_ip, "HTTP/WebSocket address"},
@@ -92,6 +100,16 @@ static int parse_config(int argc, char **argv)
          "video (and audio) receive slots per participant"},
         {"drop-rate", "PARLEY_DROP_RATE", PL_OPT_STR, &node.cfg.drop_rate,
          "test aid: fraction of inbound datagrams dropped at random"},
+        {"token-secret", "PARLEY_TOKEN_SECRET", PL_OPT_STR, &node.cfg.token_secret,
+         "HS256 key of join tokens (default: random, so only this process can mint them)"},
+        {"dev-token-endpoint", "PARLEY_DEV_TOKEN_ENDPOINT", PL_OPT_BOOL,
+         &node.cfg.dev_token_endpoint, "serve GET /dev/token (development only: anyone gets a token)"},
+        {"control-url", "PARLEY_CONTROL_URL", PL_OPT_STR, &node.cfg.control_url,
+         "control plane base URL for callbacks such as POST /meetings/{id}/end"},
+        {"control-key", "PARLEY_CONTROL_KEY", PL_OPT_STR, &node.cfg.control_key,
+         "bearer key sent with control plane callbacks"},
+        {"max-participants", "PARLEY_MAX_PARTICIPANTS", PL_OPT_INT, &node.cfg.max_participants,
+         "participants per meeting (the recorder not counted)"},
     };
     const size_t n = sizeof opts / sizeof opts[0];
     char err[256];
@@ -117,14 +135,25 @@ static int parse_config(int argc, char **argv)
     pl_log_set_level((enum pl_log_level)level);
     if (node.cfg.http_port <= 0 || node.cfg.http_port > 65535 || node.cfg.media_port <= 0 ||
         node.cfg.media_port > 65535 || node.cfg.workers < 0 || node.cfg.workers > 256 ||
-        node.cfg.max_slots < 0 || node.cfg.max_slots > 49 || node.cfg.max_message_bytes < 1024) {
-        fprintf(stderr, "parley-node: a port, --workers, --max-slots (0..49) or "
-                        "--max-message-bytes is out of range\n");
+        node.cfg.max_slots < 0 || node.cfg.max_slots > 50 || node.cfg.max_message_bytes < 1024 ||
+        node.cfg.max_participants < 1) {
+        fprintf(stderr, "parley-node: a port, --workers, --max-slots (0..50), "
+                        "--max-participants or --max-message-bytes is out of range\n");
         return -1;
     }
     if (node.cfg.workers == 0) {
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
         node.cfg.workers = cores > 0 ? (int)cores : 1;
+    }
+    if (!*node.cfg.token_secret) {
+        static char secret[65];
+        uint8_t rnd[32];
+        RAND_bytes(rnd, sizeof rnd);
+        for (int i = 0; i < 32; i++)
+            snprintf(secret + 2 * i, 3, "%02x", rnd[i]);
+        node.cfg.token_secret = secret;
+        PL_WARN("node", "no --token-secret: using a random one, so only this node's "
+                        "/dev/token (if enabled) can mint tokens it accepts");
     }
     if (node.cfg.media_port + node.cfg.workers - 1 > 65535) {
         fprintf(stderr, "parley-node: media ports run past 65535\n");
@@ -133,8 +162,57 @@ static int parse_config(int argc, char **argv)
     return 0;
 }
 
+/* `parley-node token ...`: mints a join token for development and tests. */
+static int token_command(int argc, char **argv)
+{
+    const char *secret = "", *meeting = "", *account = "", *tenant = "default", *role = "participant";
+    int ttl = 3600;
+    const struct pl_opt opts[] = {
+        {"secret", "PARLEY_TOKEN_SECRET", PL_OPT_STR, &secret, "HS256 key (the node's --token-secret)"},
+        {"meeting", NULL, PL_OPT_STR, &meeting, "meeting id"},
+        {"account", NULL, PL_OPT_STR, &account, "account id"},
+        {"tenant", NULL, PL_OPT_STR, &tenant, "tenant id"},
+        {"role", NULL, PL_OPT_STR, &role, "host, participant or recorder"},
+        {"ttl", NULL, PL_OPT_INT, &ttl, "seconds until it expires (may be negative, for tests)"},
+    };
+    const size_t n = sizeof opts / sizeof opts[0];
+    char err[256];
+    bool help = false;
+    int rest;
+    if (pl_config_parse(opts, n, argc, argv, 2, &rest, &help, err, sizeof err) != 0) {
+        fprintf(stderr, "parley-node token: %s\n", err);
+        return 2;
+    }
+    if (help) {
+        pl_config_usage(opts, n, "parley-node token", "Mint a join token");
+        return 0;
+    }
+    int r = pl_role_parse(role);
+    if (!*secret || !*meeting || !*account || r < 0 || rest < argc) {
+        fprintf(stderr, "parley-node token: needs --secret, --meeting, --account and a --role of "
+                        "host, participant or recorder\n");
+        return 2;
+    }
+    struct pl_token t = {.role = (enum pl_role)r};
+    snprintf(t.meeting_id, sizeof t.meeting_id, "%s", meeting);
+    snprintf(t.account_id, sizeof t.account_id, "%s", account);
+    snprintf(t.tenant_id, sizeof t.tenant_id, "%s", tenant);
+    t.iat = (int64_t)time(NULL);
+    t.exp = t.iat + ttl;
+    char *tok = pl_token_mint((const uint8_t *)secret, strlen(secret), &t);
+    if (!tok) {
+        fprintf(stderr, "parley-node token: cannot mint (ids of 1 to 128 characters?)\n");
+        return 1;
+    }
+    printf("%s\n", tok);
+    free(tok);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "token") == 0)
+        return token_command(argc, argv);
     if (parse_config(argc, argv) != 0)
         return 2;
     signal(SIGPIPE, SIG_IGN);

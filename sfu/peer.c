@@ -259,7 +259,7 @@ void pl_peer_bind_slot(struct pl_peer *sub, int slot, struct pl_peer *pub)
     if (s->source)
         track_remove_consumer(s->source, s);
     s->source = NULL;
-    s->resync = true;
+    pl_rewrite_switch(&s->rw);
     if (t && track_add_consumer(t, s) == 0) {
         s->source = t;
         if (sub->srtp_ready)
@@ -282,7 +282,7 @@ void pl_peer_destroy(struct pl_peer *p)
         struct pl_track *t = &p->tracks[i];
         for (int j = 0; j < t->n_consumers; j++) {
             t->consumers[j]->source = NULL;
-            t->consumers[j]->resync = true;
+            pl_rewrite_switch(&t->consumers[j]->rw);
         }
         free(t->consumers);
     }

@@ -100,6 +100,37 @@ static void on_check(uv_check_t *c)
     pl_out_flush(c->data);
 }
 
+/* Tells the main thread how loud each publisher was since the last tick (active speaker). */
+static void report_levels(struct pl_worker *w)
+{
+    uint64_t key;
+    void *val;
+    int n = 0;
+    for (size_t it = 0; pl_map_next(&w->peers_by_id, &it, &key, &val);)
+        n++;
+    if (n == 0)
+        return;
+    struct pl_levels_event *ev = calloc(1, sizeof *ev + (size_t)n * sizeof ev->levels[0]);
+    if (!ev)
+        return;
+    ev->hdr.type = PL_EV_AUDIO_LEVELS;
+    for (size_t it = 0; pl_map_next(&w->peers_by_id, &it, &key, &val) && ev->n < n;) {
+        struct pl_peer *p = val;
+        for (int i = 0; i < p->n_tracks; i++) {
+            struct pl_track *t = &p->tracks[i];
+            if (t->spec.kind != PL_MEDIA_AUDIO || !t->level_count)
+                continue;
+            ev->levels[ev->n].peer_id = p->id;
+            ev->levels[ev->n].loudness = (uint8_t)(127 - t->level_sum / t->level_count);
+            ev->n++;
+            t->level_sum = t->level_count = 0;
+            break;
+        }
+    }
+    if (ev->n == 0 || pl_mailbox_post(w->cfg.events, &ev->hdr) != 0)
+        free(ev);
+}
+
 static void on_tick(uv_timer_t *t)
 {
     struct pl_worker *w = t->data;
@@ -119,6 +150,7 @@ static void on_tick(uv_timer_t *t)
              now - p->created_ms > (uint64_t)w->cfg.consent_timeout_ms))
             failed[n_failed++] = p;
     }
+    report_levels(w);
     for (int i = 0; i < n_failed; i++) {
         struct pl_peer *p = failed[i];
         pl_peer_fail(p, !p->last_consent_ms               ? "ICE never connected"

@@ -11,6 +11,7 @@
 #include "parley/hashmap.h"
 #include "parley/mailbox.h"
 #include "parley/pool.h"
+#include "parley/rewrite.h"
 #include "parley/srtp.h"
 #include "parley/worker.h"
 
@@ -31,6 +32,8 @@ struct pl_track {
     int cap_consumers;
     uint64_t last_pli_ms;
     uint8_t fir_seq;
+    uint32_t level_sum;    /* RFC 6464 levels (-dBov) since the last report */
+    uint32_t level_count;
 };
 
 /* A recvonly transceiver of a subscriber, which the node sends one track into. */
@@ -39,14 +42,7 @@ struct pl_slot {
     int index;
     struct pl_slot_spec spec;
     struct pl_track *source;
-    /* Rewriting: out = in + offset, continuous across source changes. */
-    bool started;        /* something was sent on this slot */
-    bool resync;         /* next packet starts a new source: recompute offsets */
-    uint16_t seq_offset;
-    uint32_t ts_offset;
-    uint16_t last_seq;   /* last sequence number sent */
-    uint32_t last_ts;    /* last timestamp sent */
-    uint64_t last_send_ms;
+    struct pl_rewriter rw; /* continuous SSRC stream across source changes */
     uint64_t packets, bytes;
 };
 

@@ -1,14 +1,15 @@
-/* Meetings on the main thread: who is in, which worker carries the meeting, and which feed
- * sits in which slot of each subscriber. For now every participant receives every other
- * participant's audio and video, in the first free slots (SUBSCRIBE comes later). */
+/* Meetings on the main thread: start (INIT), membership and its relays (JOIN, LEAVE,
+ * MEETING_USERS, RECORDING), END, forgetting old meetings, and the active speaker. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "parley/log.h"
+#include "parley/time.h"
 #include "parley/worker.h"
 #include "sig_int.h"
 
-static struct pl_meeting *find_meeting(struct pl_signaling *s, const char *id)
+struct pl_meeting *pl_meeting_find(struct pl_signaling *s, const char *id)
 {
     for (struct pl_meeting *m = s->meetings; m; m = m->next)
         if (strcmp(m->id, id) == 0)
@@ -16,15 +17,14 @@ static struct pl_meeting *find_meeting(struct pl_signaling *s, const char *id)
     return NULL;
 }
 
-/* The worker carrying the fewest meetings takes a new one. */
+/* The worker carrying the fewest live meetings takes a new one. */
 static int pick_worker(struct pl_signaling *s)
 {
-    int n = s->node->n_workers;
     int best = 0, best_count = -1;
-    for (int w = 0; w < n; w++) {
+    for (int w = 0; w < s->node->n_workers; w++) {
         int count = 0;
         for (struct pl_meeting *m = s->meetings; m; m = m->next)
-            count += m->worker == w;
+            count += !m->ended && m->worker == w;
         if (best_count < 0 || count < best_count) {
             best = w;
             best_count = count;
@@ -33,7 +33,20 @@ static int pick_worker(struct pl_signaling *s)
     return best;
 }
 
-static void broadcast(struct pl_meeting *m, struct pl_participant *except, json_t *pkt)
+struct pl_meeting *pl_meeting_start(struct pl_signaling *s, const char *id)
+{
+    struct pl_meeting *m = calloc(1, sizeof *m);
+    if (!m)
+        return NULL;
+    snprintf(m->id, sizeof m->id, "%s", id);
+    m->worker = pick_worker(s);
+    m->next = s->meetings;
+    s->meetings = m;
+    PL_INFO("meeting", "meeting %s starts on worker %d", m->id, m->worker);
+    return m;
+}
+
+void pl_meeting_broadcast(struct pl_meeting *m, struct pl_participant *except, json_t *pkt)
 {
     for (struct pl_participant *p = m->parts; p; p = p->next)
         if (p != except && p->conn)
@@ -41,186 +54,237 @@ static void broadcast(struct pl_meeting *m, struct pl_participant *except, json_
     json_decref(pkt);
 }
 
-struct pl_participant *pl_meeting_join(struct pl_signaling *s, struct pl_conn *c,
-                                       const char *meeting_id, const char *account_id,
-                                       const char **why)
+static json_t *recording_packet(struct pl_meeting *m, bool on)
 {
-    struct pl_meeting *m = find_meeting(s, meeting_id);
-    if (m)
-        for (struct pl_participant *p = m->parts; p; p = p->next)
-            if (strcmp(p->account_id, account_id) == 0) {
-                *why = "this account is already in the meeting";
-                return NULL;
-            }
-    if (!m) {
-        m = calloc(1, sizeof *m);
-        if (!m) {
-            *why = "out of memory";
-            return NULL;
-        }
-        snprintf(m->id, sizeof m->id, "%s", meeting_id);
-        m->worker = pick_worker(s);
-        m->next = s->meetings;
-        s->meetings = m;
-        PL_INFO("meeting", "meeting %s starts on worker %d", m->id, m->worker);
-    }
+    json_t *pkt = pl_sig_packet(m->id, "RECORDING");
+    json_object_set_new(pkt, "recording", json_boolean(on));
+    return pkt;
+}
+
+struct pl_participant *pl_meeting_add(struct pl_signaling *s, struct pl_meeting *m,
+                                      struct pl_conn *c, const char *account_id,
+                                      enum pl_role role)
+{
+    (void)s;
     struct pl_participant *p = calloc(1, sizeof *p);
-    if (!p) {
-        *why = "out of memory";
+    if (!p)
         return NULL;
-    }
     p->meeting = m;
     p->conn = c;
+    p->role = role;
     snprintf(p->account_id, sizeof p->account_id, "%s", account_id);
 
+    /* Who else is in: the recorder is a ghost and never listed. */
     json_t *users = json_array();
     for (struct pl_participant *o = m->parts; o; o = o->next)
-        json_array_append_new(users, json_string(o->account_id));
+        if (o->role != PL_ROLE_RECORDER)
+            json_array_append_new(users, json_string(o->account_id));
     json_t *list = pl_sig_packet(m->id, "MEETING_USERS");
     json_object_set_new(list, "users", users);
     pl_conn_send_json(c, list);
 
-    json_t *join = pl_sig_packet(m->id, "JOIN");
-    json_object_set_new(join, "account_id", json_string(account_id));
-    broadcast(m, NULL, join);
-
+    if (role == PL_ROLE_RECORDER) {
+        m->recorder = p;
+        pl_meeting_broadcast(m, NULL, recording_packet(m, true));
+    } else {
+        json_t *join = pl_sig_packet(m->id, "JOIN");
+        json_object_set_new(join, "account_id", json_string(account_id));
+        pl_meeting_broadcast(m, NULL, join);
+        if (m->recorder)
+            pl_conn_send_json(c, recording_packet(m, true));
+        m->n_parts++;
+    }
     p->next = m->parts;
     m->parts = p;
-    m->n_parts++;
+    m->empty_since_ms = 0;
     c->part = p;
-    PL_INFO("meeting", "%s joined meeting %s (%d in)", account_id, m->id, m->n_parts);
+    PL_INFO("meeting", "%s joined meeting %s as %s (%d in)", account_id, m->id, pl_role_name(role),
+            m->n_parts);
     return p;
 }
 
-void pl_meeting_send_slots(struct pl_participant *p)
+static void remove_peer(struct pl_signaling *s, struct pl_participant *p)
 {
-    if (!p->conn || p->meeting == NULL)
+    if (!p->peer_id)
         return;
-    json_t *slots = json_array();
-    for (int i = 0; i < p->n_slots; i++) {
-        struct pl_slot_state *st = &p->slots[i];
-        if (!st->feed)
-            continue;
-        json_array_append_new(slots, json_pack("{s:s, s:s, s:s}", "mid", st->mid, "kind",
-                                               st->kind == PL_MEDIA_AUDIO ? "audio" : "video",
-                                               "account_id", st->feed->account_id));
+    struct pl_cmd_peer *rm = calloc(1, sizeof *rm);
+    if (rm) {
+        rm->hdr.type = PL_CMD_PEER_REMOVE;
+        rm->peer_id = p->peer_id;
+        if (pl_worker_post(s->node->workers[p->meeting->worker], &rm->hdr) != 0)
+            free(rm);
     }
-    json_t *pkt = pl_sig_packet(p->meeting->id, "SLOTS");
-    json_object_set_new(pkt, "slots", slots);
-    pl_conn_send_json(p->conn, pkt);
+    pl_map_remove(&s->peers, p->peer_id);
+    p->peer_id = 0;
 }
 
-static void post_bind(struct pl_signaling *s, struct pl_meeting *m, uint32_t sub, int slot,
-                      uint32_t pub)
-{
-    struct pl_cmd_bind *b = calloc(1, sizeof *b);
-    if (!b)
-        return;
-    b->hdr.type = PL_CMD_SLOT_BIND;
-    b->subscriber_id = sub;
-    b->slot = slot;
-    b->publisher_id = pub;
-    if (pl_worker_post(s->node->workers[m->worker], &b->hdr) != 0)
-        free(b);
-}
-
-static bool has_feed(const struct pl_participant *sub, const struct pl_participant *pub,
-                     enum pl_media_kind kind)
-{
-    for (int i = 0; i < sub->n_slots; i++)
-        if (sub->slots[i].feed == pub && sub->slots[i].kind == kind)
-            return true;
-    return false;
-}
-
-/* Puts every publisher that a subscriber does not receive yet into a free slot. */
-static void assign_all(struct pl_signaling *s, struct pl_meeting *m)
-{
-    for (struct pl_participant *sub = m->parts; sub; sub = sub->next) {
-        if (!sub->peer_id)
-            continue;
-        bool changed = false;
-        for (struct pl_participant *pub = m->parts; pub; pub = pub->next) {
-            if (pub == sub || !pub->peer_id)
-                continue;
-            for (int kind = PL_MEDIA_AUDIO; kind <= PL_MEDIA_VIDEO; kind++) {
-                if (!pub->publishes[kind] || has_feed(sub, pub, kind))
-                    continue;
-                for (int i = 0; i < sub->n_slots; i++) {
-                    struct pl_slot_state *st = &sub->slots[i];
-                    if (st->kind == (enum pl_media_kind)kind && !st->feed) {
-                        st->feed = pub;
-                        post_bind(s, m, sub->peer_id, i, pub->peer_id);
-                        changed = true;
-                        break;
-                    }
-                }
-            }
-        }
-        if (changed)
-            pl_meeting_send_slots(sub);
-    }
-}
-
-void pl_meeting_media_ready(struct pl_signaling *s, struct pl_participant *p)
-{
-    assign_all(s, p->meeting);
-}
-
+/* Leaves quietly when the meeting is ending or the node stopping: no relays then. */
 void pl_meeting_leave(struct pl_signaling *s, struct pl_participant *p)
 {
     struct pl_meeting *m = p->meeting;
-    if (p->peer_id) {
-        struct pl_cmd_peer *rm = calloc(1, sizeof *rm);
-        if (rm) {
-            rm->hdr.type = PL_CMD_PEER_REMOVE;
-            rm->peer_id = p->peer_id;
-            if (pl_worker_post(s->node->workers[m->worker], &rm->hdr) != 0)
-                free(rm);
-        }
-        pl_map_remove(&s->peers, p->peer_id);
-    }
-    /* Unlink, then free the slots others had given to this participant. */
+    bool quiet = s->stopping || m->ended;
+    remove_peer(s, p);
     for (struct pl_participant **pp = &m->parts; *pp; pp = &(*pp)->next)
         if (*pp == p) {
             *pp = p->next;
             break;
         }
-    m->n_parts--;
-    for (struct pl_participant *o = m->parts; o; o = o->next) {
-        bool changed = false;
-        for (int i = 0; i < o->n_slots; i++)
-            if (o->slots[i].feed == p) {
-                o->slots[i].feed = NULL; /* the worker unbinds when the peer goes */
-                changed = true;
-            }
-        if (changed && !s->stopping)
-            pl_meeting_send_slots(o);
+    if (m->speaker == p)
+        m->speaker = NULL;
+    if (!quiet)
+        pl_slots_forget(s, p);
+    if (p->role == PL_ROLE_RECORDER) {
+        m->recorder = NULL;
+        if (!quiet)
+            pl_meeting_broadcast(m, NULL, recording_packet(m, false));
+    } else {
+        m->n_parts--;
+        if (!quiet) {
+            json_t *leave = pl_sig_packet(m->id, "LEAVE");
+            json_object_set_new(leave, "account_id", json_string(p->account_id));
+            pl_meeting_broadcast(m, NULL, leave);
+        }
     }
     PL_INFO("meeting", "%s left meeting %s (%d in)", p->account_id, m->id, m->n_parts);
-    if (!s->stopping) {
-        json_t *leave = pl_sig_packet(m->id, "LEAVE");
-        json_object_set_new(leave, "account_id", json_string(p->account_id));
-        broadcast(m, NULL, leave);
-        assign_all(s, m); /* someone waiting for a slot may get the freed one */
-    }
     if (p->conn)
         p->conn->part = NULL;
     free(p->slots);
     free(p);
-    if (m->n_parts == 0) {
-        for (struct pl_meeting **mp = &s->meetings; *mp; mp = &(*mp)->next)
-            if (*mp == m) {
-                *mp = m->next;
-                break;
+    if (!m->parts)
+        m->empty_since_ms = pl_now_ms();
+}
+
+/* Builds the control plane's "meeting ended" callback: path and body. */
+static json_t *end_callback(const struct pl_meeting *m, const char *by, char *path, size_t cap)
+{
+    char ended_at[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(ended_at, sizeof ended_at, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    /* The id goes into a URL path: percent-encode everything but unreserved characters. */
+    size_t n = (size_t)snprintf(path, cap, "/meetings/");
+    for (const unsigned char *q = (const unsigned char *)m->id; *q && n + 4 < cap; q++) {
+        if ((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') ||
+            *q == '-' || *q == '_' || *q == '.' || *q == '~')
+            path[n++] = (char)*q;
+        else
+            n += (size_t)snprintf(path + n, cap - n, "%%%02X", *q);
+    }
+    snprintf(path + n, cap - n, "/end");
+    return json_pack("{s:s, s:s, s:s}", "meeting_id", m->id, "ended_by", by, "ended_at", ended_at);
+}
+
+void pl_meeting_end(struct pl_signaling *s, struct pl_meeting *m, const char *by)
+{
+    PL_INFO("meeting", "meeting %s ended by %s", m->id, by);
+    /* Before anyone leaves: `by` belongs to a participant about to be freed. */
+    char path[64 + 3 * PL_ID_MAX];
+    json_t *body = end_callback(m, by, path, sizeof path);
+    pl_meeting_broadcast(m, NULL, pl_sig_packet(m->id, "END"));
+    m->ended = true;
+    m->ended_ms = pl_now_ms();
+    while (m->parts) {
+        struct pl_conn *c = m->parts->conn;
+        pl_meeting_leave(s, m->parts);
+        if (c)
+            pl_conn_close(c); /* after END has gone out */
+    }
+    pl_control_post(s, path, body);
+}
+
+static void free_meeting(struct pl_signaling *s, struct pl_meeting *m)
+{
+    for (struct pl_meeting **mp = &s->meetings; *mp; mp = &(*mp)->next)
+        if (*mp == m) {
+            *mp = m->next;
+            break;
+        }
+    free(m);
+}
+
+static void on_sweep(uv_timer_t *t)
+{
+    struct pl_signaling *s = t->data;
+    uint64_t now = pl_now_ms();
+    struct pl_meeting *m = s->meetings;
+    while (m) {
+        struct pl_meeting *next = m->next;
+        bool forget = m->ended ? now - m->ended_ms > PL_ENDED_MEETING_S * 1000ull
+                               : !m->parts && now - m->empty_since_ms > PL_EMPTY_MEETING_S * 1000ull;
+        if (forget) {
+            PL_INFO("meeting", "forgetting meeting %s (%s)", m->id, m->ended ? "ended" : "empty");
+            free_meeting(s, m);
+        }
+        m = next;
+    }
+}
+
+void pl_meeting_sweep_start(struct pl_signaling *s)
+{
+    uv_timer_init(s->node->loop, &s->sweep);
+    s->sweep.data = s;
+    uv_timer_start(&s->sweep, on_sweep, 30000, 30000);
+}
+
+void pl_meeting_sweep_stop(struct pl_signaling *s)
+{
+    uv_timer_stop(&s->sweep);
+    uv_close((uv_handle_t *)&s->sweep, NULL);
+}
+
+void pl_meeting_free_all(struct pl_signaling *s)
+{
+    while (s->meetings) {
+        struct pl_meeting *m = s->meetings;
+        while (m->parts)
+            pl_meeting_leave(s, m->parts);
+        free_meeting(s, m);
+    }
+}
+
+/* Audio levels from a worker: the loudest participant of each meeting, with a little
+ * hysteresis so that ACTIVE_SPEAKER does not flap between two close voices. */
+#define PL_SPEAKER_MIN 20    /* loudness (127 - dBov) below which nobody is speaking */
+#define PL_SPEAKER_MARGIN 6  /* a new speaker must be this much louder than the current one */
+
+void pl_meeting_on_levels(struct pl_signaling *s, const struct pl_levels_event *ev)
+{
+    for (int i = 0; i < ev->n; i++) {
+        struct pl_participant *p = pl_map_get(&s->peers, ev->levels[i].peer_id);
+        if (!p || p->role == PL_ROLE_RECORDER)
+            continue;
+        struct pl_meeting *m = p->meeting;
+        /* Find this meeting's loudest in the event and the current speaker's loudness. */
+        int best = -1, best_loud = -1, cur_loud = -1;
+        for (int j = 0; j < ev->n; j++) {
+            struct pl_participant *q = pl_map_get(&s->peers, ev->levels[j].peer_id);
+            if (!q || q->meeting != m || q->role == PL_ROLE_RECORDER)
+                continue;
+            if (ev->levels[j].loudness > best_loud) {
+                best_loud = ev->levels[j].loudness;
+                best = j;
             }
-        PL_INFO("meeting", "meeting %s is empty and closes", m->id);
-        free(m);
+            if (q == m->speaker)
+                cur_loud = ev->levels[j].loudness;
+        }
+        if (best != i)
+            continue; /* handled when the loop reaches that meeting's loudest */
+        if (best_loud < PL_SPEAKER_MIN || p == m->speaker || best_loud < cur_loud + PL_SPEAKER_MARGIN)
+            continue;
+        m->speaker = p;
+        json_t *pkt = pl_sig_packet(m->id, "ACTIVE_SPEAKER");
+        json_object_set_new(pkt, "account_id", json_string(p->account_id));
+        pl_meeting_broadcast(m, NULL, pkt);
     }
 }
 
 void pl_signaling_on_worker_event(struct pl_signaling *s, const struct pl_worker_event *ev)
 {
+    if (ev->hdr.type == PL_EV_AUDIO_LEVELS) {
+        pl_meeting_on_levels(s, (const struct pl_levels_event *)ev);
+        return;
+    }
     struct pl_participant *p = pl_map_get(&s->peers, ev->peer_id);
     if (!p)
         return;

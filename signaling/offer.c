@@ -74,10 +74,14 @@ char *pl_offer_accept(struct pl_signaling *s, struct pl_participant *p, const ch
     char *answer = NULL;
     struct pl_peer_spec *spec = NULL;
     int n_slots = count_slots(&neg, PL_MEDIA_VIDEO) + count_slots(&neg, PL_MEDIA_AUDIO);
-    if (count_slots(&neg, PL_MEDIA_VIDEO) > node->cfg.max_slots ||
-        count_slots(&neg, PL_MEDIA_AUDIO) > node->cfg.max_slots) {
-        snprintf(err, errlen, "too many receive slots: at most %d video and %d audio",
-                 node->cfg.max_slots, node->cfg.max_slots);
+    /* 49 video feeds for a participant, 50 for the recorder (and --max-slots below that). */
+    int max_slots = p->role == PL_ROLE_RECORDER ? PL_MAX_RECORDER_SUBS : PL_MAX_VIDEO_SUBS;
+    if (node->cfg.max_slots < max_slots)
+        max_slots = node->cfg.max_slots;
+    if (count_slots(&neg, PL_MEDIA_VIDEO) > max_slots ||
+        count_slots(&neg, PL_MEDIA_AUDIO) > max_slots) {
+        snprintf(err, errlen, "too many receive slots: at most %d video and %d audio", max_slots,
+                 max_slots);
         goto out;
     }
     spec = calloc(1, sizeof *spec + (size_t)n_slots * sizeof spec->slots[0]);
@@ -102,6 +106,11 @@ char *pl_offer_accept(struct pl_signaling *s, struct pl_participant *p, const ch
         for (int e = 0; e < PL_EXT_COUNT; e++)
             if (!spec->ext_id[e])
                 spec->ext_id[e] = nm->ext_id[e];
+        if (nm->dir == PL_DIR_RECVONLY && p->role == PL_ROLE_RECORDER) {
+            snprintf(err, errlen, "the recorder publishes nothing: its offer must be recvonly");
+            free(slots);
+            goto out;
+        }
         if (nm->dir == PL_DIR_RECVONLY && spec->n_publish < PL_MAX_PUBLISH_TRACKS) {
             struct pl_publish_spec *t = &spec->publish[spec->n_publish++];
             t->kind = nm->kind;

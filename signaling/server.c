@@ -189,9 +189,13 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     }
 }
 
+int pl_dev_token_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+                          void *in, size_t len);
+
 static const struct lws_protocols protocols[] = {
     /* First, so a WebSocket without a subprotocol lands here too. */
     {"parley", callback, sizeof(struct pl_conn), 65536, 0, NULL, 0},
+    {"parley-dev-token", pl_dev_token_callback, 0, 0, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
@@ -220,6 +224,16 @@ struct pl_signaling *pl_signaling_start(struct pl_node *node)
     mount.origin = node->cfg.web_root;
     mount.def = "index.html";
     mount.origin_protocol = LWSMPRO_FILE;
+    static struct lws_http_mount dev_mount;
+    memset(&dev_mount, 0, sizeof dev_mount);
+    dev_mount.mountpoint = "/dev/token";
+    dev_mount.mountpoint_len = 10;
+    dev_mount.origin = "parley-dev-token";
+    dev_mount.origin_protocol = LWSMPRO_CALLBACK;
+    if (node->cfg.dev_token_endpoint) {
+        dev_mount.mount_next = &mount;
+        PL_WARN("signaling", "--dev-token-endpoint: GET /dev/token gives anyone a join token");
+    }
 
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
@@ -228,7 +242,7 @@ struct pl_signaling *pl_signaling_start(struct pl_node *node)
     info.port = node->cfg.http_port;
     info.iface = node->cfg.listen_ip;
     info.protocols = protocols;
-    info.mounts = &mount;
+    info.mounts = node->cfg.dev_token_endpoint ? &dev_mount : &mount;
     info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8;
     info.foreign_loops = loops;
     info.user = s;
@@ -244,6 +258,7 @@ struct pl_signaling *pl_signaling_start(struct pl_node *node)
     }
     PL_INFO("signaling", "listening on http://%s:%d/ (web root %s)", node->cfg.listen_ip,
             node->cfg.http_port, node->cfg.web_root);
+    pl_meeting_sweep_start(s);
     return s;
 }
 
@@ -252,10 +267,11 @@ void pl_signaling_stop(struct pl_signaling *s)
     if (s->stopping)
         return;
     s->stopping = true;
+    pl_control_stopping();
+    pl_meeting_sweep_stop(s);
     /* Participants leave (their peers are removed from the workers); then libwebsockets
      * closes the sockets. Context destruction finishes on the loop and clears s->ctx. */
-    for (struct pl_conn *c = s->conns; c; c = c->next)
-        pl_sig_on_closed(c);
+    pl_meeting_free_all(s);
     if (s->ctx)
         lws_context_destroy(s->ctx);
 }
@@ -271,6 +287,7 @@ void pl_signaling_free(struct pl_signaling *s)
      * dry, the second call frees the context (it clears s->ctx through info.pcontext). */
     if (s->ctx)
         lws_context_destroy(s->ctx);
+    pl_control_cleanup();
     pl_map_destroy(&s->peers);
     free(s);
 }

@@ -10,9 +10,14 @@
 
 #include "parley/hashmap.h"
 #include "parley/node.h"
+#include "parley/packet.h"
 #include "parley/sdp.h"
+#include "parley/token.h"
 
-#define PL_ID_MAX 128            /* longest meeting_id / account_id accepted */
+#define PL_MAX_VIDEO_SUBS 49     /* video feeds a participant may receive */
+#define PL_MAX_RECORDER_SUBS 50  /* video feeds the recorder may receive */
+#define PL_EMPTY_MEETING_S 600   /* a started meeting nobody is in is forgotten after this */
+#define PL_ENDED_MEETING_S 86400 /* an ended meeting is remembered (JOIN denied) this long */
 #define PL_MAX_STRIKES 5         /* bad messages before a connection is closed */
 #define PL_RATE_PER_SEC 50       /* messages per second before a connection is closed */
 #define PL_OUT_MAX_BYTES (4u << 20) /* unsent bytes before a slow reader is dropped */
@@ -51,12 +56,14 @@ struct pl_slot_state {
     char mid[32];
     enum pl_media_kind kind;
     struct pl_participant *feed;
+    int64_t bitrate;              /* asked for in SUBSCRIBE (video) */
 };
 
 struct pl_participant {
     struct pl_meeting *meeting;
     struct pl_conn *conn;
     char account_id[PL_ID_MAX + 1];
+    enum pl_role role;
     uint32_t peer_id;             /* 0 until the offer was accepted */
     bool connected;               /* media path up (worker said so) */
     bool publishes[2];            /* by enum pl_media_kind: audio, video */
@@ -68,8 +75,13 @@ struct pl_participant {
 struct pl_meeting {
     char id[PL_ID_MAX + 1];
     int worker;
-    struct pl_participant *parts;
-    int n_parts;
+    bool ended;
+    uint64_t ended_ms;            /* when END came */
+    uint64_t empty_since_ms;      /* 0 while someone is in */
+    struct pl_participant *parts; /* participants and the recorder */
+    int n_parts;                  /* without the recorder */
+    struct pl_participant *recorder;
+    struct pl_participant *speaker; /* last ACTIVE_SPEAKER sent */
     struct pl_meeting *next;
 };
 
@@ -79,6 +91,8 @@ struct pl_signaling {
     struct pl_conn *conns;
     struct pl_meeting *meetings;
     struct pl_map peers;          /* peer id -> participant */
+    uv_timer_t sweep;             /* forgets empty and long-ended meetings */
+    int pending_calls;            /* control plane callbacks in flight */
     bool stopping;
     bool stopped;
 };
@@ -94,14 +108,37 @@ void pl_sig_send_error(struct pl_conn *c, const char *meeting_id, const char *fm
     __attribute__((format(printf, 3, 4)));
 json_t *pl_sig_packet(const char *meeting_id, const char *content_type);
 
-/* meeting.c */
-struct pl_participant *pl_meeting_join(struct pl_signaling *s, struct pl_conn *c,
-                                       const char *meeting_id, const char *account_id,
-                                       const char **why);
+/* meeting.c: meetings, membership, relays */
+struct pl_meeting *pl_meeting_find(struct pl_signaling *s, const char *id);
+struct pl_meeting *pl_meeting_start(struct pl_signaling *s, const char *id);
+/* Adds a participant (or the recorder) and sends MEETING_USERS / JOIN / RECORDING. */
+struct pl_participant *pl_meeting_add(struct pl_signaling *s, struct pl_meeting *m,
+                                      struct pl_conn *c, const char *account_id,
+                                      enum pl_role role);
 void pl_meeting_leave(struct pl_signaling *s, struct pl_participant *p);
-/* The participant's offer was accepted: bind feeds both ways and tell everyone. */
-void pl_meeting_media_ready(struct pl_signaling *s, struct pl_participant *p);
-void pl_meeting_send_slots(struct pl_participant *p);
+void pl_meeting_end(struct pl_signaling *s, struct pl_meeting *m, const char *by);
+void pl_meeting_broadcast(struct pl_meeting *m, struct pl_participant *except, json_t *pkt);
+void pl_meeting_sweep_start(struct pl_signaling *s);
+void pl_meeting_sweep_stop(struct pl_signaling *s);
+void pl_meeting_free_all(struct pl_signaling *s);
+struct pl_levels_event;
+void pl_meeting_on_levels(struct pl_signaling *s, const struct pl_levels_event *ev);
+
+/* slots.c: which feed goes into which slot */
+/* The participant's offer was accepted: audio both ways, and pending video subscriptions. */
+void pl_slots_media_ready(struct pl_signaling *s, struct pl_participant *p);
+/* Applies unsubscriptions then subscriptions, all or nothing. 0, or -1 with err. */
+int pl_slots_change(struct pl_signaling *s, struct pl_participant *p,
+                    const struct pl_sub_entry *unsub, int n_unsub,
+                    const struct pl_sub_entry *sub, int n_sub, char *err, size_t errlen);
+/* Frees every slot fed by `gone` in the meeting (it is leaving); tells who changed. */
+void pl_slots_forget(struct pl_signaling *s, struct pl_participant *gone);
+void pl_slots_send(struct pl_participant *p);
+
+/* control_client.c: callbacks to the control plane, off the loop thread */
+void pl_control_post(struct pl_signaling *s, const char *path, json_t *body); /* takes body */
+void pl_control_stopping(void); /* retries stop: the node is going down */
+void pl_control_cleanup(void);  /* once, after the loop has finished */
 
 /* offer.c: negotiates, registers the peer on the meeting's worker, returns the answer. */
 char *pl_offer_accept(struct pl_signaling *s, struct pl_participant *p, const char *sdp,

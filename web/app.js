@@ -1,11 +1,18 @@
 // Parley test page: joins one meeting on a parley-node over WebSocket signaling and shows
-// every participant's camera. Protocol: docs/protocol.md (JOIN, MEETING_USERS, OFFER, ANSWER,
-// SLOTS, LEAVE, ERROR). The offer carries, in this order: audio sendonly (microphone), video
-// sendonly (camera), then K pairs of recvonly (video, audio) "slots". The node answers once and
-// says in SLOTS which participant it forwards into which slot (by mid); no renegotiation.
+// every participant's camera. Protocol: docs/protocol.md. The host starts the meeting with INIT,
+// everyone else JOINs; both carry a join token (URL `token`, else fetched from the node's
+// /dev/token when it serves one). The offer carries, in this order: audio sendonly (microphone),
+// video sendonly (camera), then K pairs of recvonly (video, audio) "slots". The node answers once
+// and says in SLOTS which participant it forwards into which slot (by mid); no renegotiation.
+// Audio is automatic; video is SUBSCRIBEd: by default the page subscribes to every other user
+// (URL `autosub=0` turns that off; tests then drive window.parley.subscribe / unsubSub).
+//
+// URL parameters: meeting, name, token, host=1 (INIT instead of JOIN), autojoin=1, slots (video/
+// audio slot pairs, default 8), autosub=0, width / height (camera resolution, default 640x480).
 
 const DEFAULT_SLOTS = 8;
 const MAX_SLOTS = 49;
+const SUB_BITRATE = 1500000;   // bits per second asked for each automatic video subscription
 const GATHER_TIMEOUT_MS = 3000;
 const MAX_EVENTS = 300;
 
@@ -15,14 +22,27 @@ const parley = {
   ws: null,
   accountId: null,
   meetingId: null,
+  isHost: false,      // joined with INIT (host=1): may END the meeting
   slots: {},          // mid -> {kind, account_id}: the node's last SLOTS table
   state: 'idle',      // 'idle' | 'joining' | 'connected' | 'failed' | 'closed'
   errors: [],         // {msg, at}: ERROR messages from the node and local failures
   users: [],          // other participants' account ids, as the node reported them
   events: [],         // {t, msg}: a short log of what happened, newest last
+  received: [],       // content_type of every packet from the node, in order (for tests)
+  offersSent: 0,      // OFFERs sent on this page (the protocol never renegotiates)
+  autosub: true,      // subscribe to every other user's video automatically
+  subscribed: [],     // accounts this page asked to receive video from (SUBSCRIBE minus UNSUB*)
+  recording: false,   // the node said RECORDING true (a recorder is in the meeting)
+  activeSpeaker: null, // account id of the last ACTIVE_SPEAKER
+  ended: false,       // the host ended the meeting (END)
   localStream: null,
   join,
   leave,
+  end: endMeeting,
+  send: sendPacket,
+  subscribe,
+  unsubscribe,
+  unsubSub,
 };
 window.parley = parley;
 
@@ -32,11 +52,17 @@ const ui = {
   status: document.getElementById('status'),
   title: document.getElementById('meeting-title'),
   leave: document.getElementById('leave'),
+  end: document.getElementById('end'),
+  recording: document.getElementById('recording'),
+  notice: document.getElementById('notice'),
   errors: document.getElementById('errors'),
 };
 
 let answered = false;   // remote description applied: mids are final, slots can be attached
-let offerSent = false;
+let offerSent = false;  // the OFFER is being made or was sent (once per connection)
+let offerOut = false;   // the OFFER went out: SUBSCRIBE may follow (before it there are no slots)
+let slotCount = DEFAULT_SLOTS;
+let lastNodeError = ''; // the reason a JOIN_DENIED follows
 let session = 0;        // bumps on every join/leave so stale callbacks can tell they are stale
 
 function log(msg) {
@@ -69,10 +95,95 @@ function fail(msg) {
 
 function send(message) {
   const ws = parley.ws;
-  if (!ws || ws.readyState !== WebSocket.OPEN) return;
+  if (!ws || ws.readyState !== WebSocket.OPEN) return false;
   const full = { meeting_id: parley.meetingId, ...message };
   ws.send(JSON.stringify(full));
   log(`sent ${full.content_type}`);
+  return true;
+}
+
+// Test helper: sends `obj` as it is (meeting_id defaults to this page's meeting).
+function sendPacket(obj) {
+  return send(obj);
+}
+
+function subEntry(x) {
+  if (typeof x === 'string') return { account_id: x, bitrate: SUB_BITRATE };
+  return { account_id: x.account_id, bitrate: x.bitrate ?? SUB_BITRATE };
+}
+
+function unsubEntry(x) {
+  return { account_id: typeof x === 'string' ? x : x.account_id, bitrate: 0 };
+}
+
+function noteSubscribed(add, remove) {
+  const set = new Set(parley.subscribed);
+  for (const id of remove) set.delete(id);
+  for (const id of add) set.add(id);
+  parley.subscribed = [...set];
+}
+
+// Subscription packets need the OFFER first (the slots come from it): until it went out they
+// wait here, in order.
+let pendingSubs = [];
+
+function sendSubscription(packet) {
+  if (offerOut) return send(packet);
+  pendingSubs.push(packet);
+  log(`${packet.content_type} waits for the offer`);
+  return true;
+}
+
+function flushSubscriptions() {
+  const queued = pendingSubs;
+  pendingSubs = [];
+  for (const packet of queued) send(packet);
+}
+
+// SUBSCRIBE to the video of `list` (account ids, or {account_id, bitrate}).
+function subscribe(list) {
+  const subscriptions = list.map(subEntry);
+  if (!subscriptions.length) return false;
+  noteSubscribed(subscriptions.map((e) => e.account_id), []);
+  return sendSubscription({ content_type: 'SUBSCRIBE', num_actions: subscriptions.length, subscriptions });
+}
+
+// UNSUBSCRIBE from the video of `list` (account ids).
+function unsubscribe(list) {
+  const entries = list.map(unsubEntry);
+  if (!entries.length) return false;
+  noteSubscribed([], entries.map((e) => e.account_id));
+  return sendSubscription({ content_type: 'UNSUBSCRIBE', num_actions: entries });
+}
+
+// UNSUB_SUB: stop `unsub` and start `sub` in one step; the freed slots go to `sub`, in order.
+function unsubSub(unsub, sub) {
+  const u = unsub.map(unsubEntry);
+  const s = sub.map(subEntry);
+  if (!u.length && !s.length) return false;
+  noteSubscribed(s.map((e) => e.account_id), u.map((e) => e.account_id));
+  return sendSubscription({ content_type: 'UNSUB_SUB', num_actions: u.length + s.length, unsubscribe: u, subscribe: s });
+}
+
+// Automatic video: subscribe to the given users, as far as the offer has video slots for them.
+function autoSubscribe(accounts) {
+  if (!parley.autosub) return;
+  const have = new Set(parley.subscribed);
+  const fresh = [];
+  for (const id of accounts) {
+    if (id === parley.accountId || have.has(id) || fresh.includes(id)) continue;
+    if (have.size + fresh.length >= slotCount) {
+      log(`no free video slot for ${id} (${slotCount} slots)`);
+      continue;
+    }
+    fresh.push(id);
+  }
+  if (fresh.length) subscribe(fresh);
+}
+
+function endMeeting() {
+  if (!parley.isHost) return false;
+  return send({ content_type: 'END' });
 }
 
 // ---- tiles ----------------------------------------------------------------------------------
@@ -163,7 +274,10 @@ function render() {
     setTrack(tile.querySelector('audio'), tracks.audio);
     tile.classList.toggle('has-video', !!tracks.video);
     tile.classList.toggle('has-audio', !!tracks.audio);
+    tile.classList.toggle('speaking', account === parley.activeSpeaker);
   }
+  const self = ui.gallery.querySelector('.tile.self');
+  if (self) self.classList.toggle('speaking', !!parley.accountId && parley.activeSpeaker === parley.accountId);
   ui.gallery.dataset.count = String(ui.gallery.querySelectorAll('.tile').length);
 }
 
@@ -195,6 +309,8 @@ async function onMessage(text, offerReady, mySession) {
   }
   if (!msg || typeof msg !== 'object') return;
   log(`got ${msg.content_type}`);
+  parley.received.push(msg.content_type);
+  if (parley.received.length > MAX_EVENTS) parley.received.shift();
   switch (msg.content_type) {
     case 'MEETING_USERS': {
       if (!isAccountList(msg.users)) { showError('MEETING_USERS without a list of users'); return; }
@@ -206,21 +322,41 @@ async function onMessage(text, offerReady, mySession) {
       try {
         const sdp = await offerReady;
         if (mySession !== session) return;
-        send({ content_type: 'OFFER', sdp });
+        if (send({ content_type: 'OFFER', sdp })) {
+          parley.offersSent++;
+          offerOut = true;
+          flushSubscriptions();
+        }
       } catch (e) {
         if (mySession === session) fail(`could not create the offer: ${e.message}`);
+        return;
       }
+      // Video is not automatic: ask for everyone who is already in.
+      autoSubscribe(parley.users);
       break;
     }
     case 'JOIN':
-      if (typeof msg.account_id === 'string' && msg.account_id !== parley.accountId &&
-          !parley.users.includes(msg.account_id)) {
-        parley.users.push(msg.account_id);
+      if (typeof msg.account_id === 'string' && msg.account_id !== parley.accountId) {
+        if (!parley.users.includes(msg.account_id)) parley.users.push(msg.account_id);
         render();
+        autoSubscribe([msg.account_id]);
       }
       break;
     case 'LEAVE':
+      // The node frees the slots of someone who leaves (a SLOTS follows): nothing to send.
       parley.users = parley.users.filter((u) => u !== msg.account_id);
+      noteSubscribed([], [msg.account_id]);
+      if (parley.activeSpeaker === msg.account_id) parley.activeSpeaker = null;
+      render();
+      break;
+    case 'RECORDING':
+      parley.recording = msg.recording === true;
+      log(`recording ${parley.recording ? 'on' : 'off'}`);
+      ui.recording.hidden = !parley.recording;
+      break;
+    case 'ACTIVE_SPEAKER':
+      if (typeof msg.account_id !== 'string') { showError('ACTIVE_SPEAKER without account_id'); return; }
+      parley.activeSpeaker = msg.account_id;
       render();
       break;
     case 'ANSWER': {
@@ -246,13 +382,19 @@ async function onMessage(text, offerReady, mySession) {
       break;
     }
     case 'ERROR':
-      showError(`node: ${typeof msg.msg === 'string' ? msg.msg : JSON.stringify(msg)}`);
+      lastNodeError = typeof msg.msg === 'string' ? msg.msg : JSON.stringify(msg);
+      showError(`node: ${lastNodeError}`);
       break;
-    case 'JOIN_DENIED':
-      fail(`join denied${typeof msg.msg === 'string' ? `: ${msg.msg}` : ''}`);
+    case 'JOIN_DENIED': {
+      const why = typeof msg.msg === 'string' ? msg.msg : lastNodeError;
+      fail(`join denied${why ? `: ${why}` : ''}`);
       break;
+    }
     case 'END':
       log('meeting ended by the host');
+      parley.ended = true;
+      ui.notice.textContent = 'meeting ended';
+      ui.notice.hidden = false;
       setState('closed', 'meeting ended');
       teardown();
       break;
@@ -284,25 +426,62 @@ async function makeOffer(pc) {
 
 // ---- join / leave ---------------------------------------------------------------------------
 
-async function join(meetingId, accountId, slotCount = DEFAULT_SLOTS) {
+// A join token: the one given, else one from the node's /dev/token (only served with
+// --dev-token-endpoint), else none (the node will say why it denies the join).
+async function fetchToken(meetingId, accountId, role) {
+  const q = new URLSearchParams({ meeting: meetingId, account: accountId, role });
+  try {
+    const resp = await fetch(`/dev/token?${q}`, { cache: 'no-store' });
+    if (!resp.ok) {
+      log(`no token given and /dev/token answered ${resp.status}`);
+      return '';
+    }
+    const body = await resp.json();
+    if (typeof body.token !== 'string' || !body.token) {
+      log('/dev/token answered without a token');
+      return '';
+    }
+    log(`got a ${role} token from /dev/token`);
+    return body.token;
+  } catch (e) {
+    log(`no token given and /dev/token failed: ${e.message}`);
+    return '';
+  }
+}
+
+// options: {host: INIT instead of JOIN, token, autosub, width, height}
+async function join(meetingId, accountId, slots = DEFAULT_SLOTS, options = {}) {
   if (parley.state === 'joining' || parley.state === 'connected') return;
   const mySession = ++session;
+  const { host = false, autosub = true, width = 640, height = 480 } = options;
   answered = false;
   offerSent = false;
-  Object.assign(parley, { meetingId, accountId, slots: {}, users: [], pc: null, ws: null });
+  offerOut = false;
+  pendingSubs = [];
+  lastNodeError = '';
+  slotCount = slots;
+  Object.assign(parley, {
+    meetingId, accountId, isHost: host, autosub, slots: {}, users: [], subscribed: [], pc: null,
+    ws: null, recording: false, activeSpeaker: null, ended: false,
+  });
   ui.errors.replaceChildren();
   ui.gallery.replaceChildren();
   ui.form.hidden = true;
   ui.gallery.hidden = false;
   ui.leave.hidden = false;
+  ui.end.hidden = !host;
+  ui.recording.hidden = true;
+  ui.notice.hidden = true;
   ui.title.textContent = meetingId;
   setState('joining', 'camera and microphone');
 
+  const tokenReady = options.token
+    ? Promise.resolve(options.token)
+    : fetchToken(meetingId, accountId, host ? 'host' : 'participant');
+
   let stream;
   try {
-    stream = await navigator.mediaDevices.getUserMedia({
-      audio: true, video: { width: 640, height: 480 },
-    });
+    stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width, height } });
   } catch (e) {
     if (mySession === session) fail(`camera/microphone unavailable: ${e.name}: ${e.message}`);
     return;
@@ -317,7 +496,7 @@ async function join(meetingId, accountId, slotCount = DEFAULT_SLOTS) {
   const [cam] = stream.getVideoTracks();
   pc.addTransceiver(mic || 'audio', { direction: 'sendonly', streams: [stream] });
   pc.addTransceiver(cam || 'video', { direction: 'sendonly', streams: [stream] });
-  for (let i = 0; i < slotCount; i++) {
+  for (let i = 0; i < slots; i++) {
     pc.addTransceiver('video', { direction: 'recvonly' });
     pc.addTransceiver('audio', { direction: 'recvonly' });
   }
@@ -332,6 +511,8 @@ async function join(meetingId, accountId, slotCount = DEFAULT_SLOTS) {
   const offerReady = makeOffer(pc);
   offerReady.catch(() => {});   // reported when MEETING_USERS awaits it
 
+  const token = await tokenReady;
+  if (mySession !== session) return;
   setState('joining', 'signaling');
   const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
   let ws;
@@ -345,7 +526,9 @@ async function join(meetingId, accountId, slotCount = DEFAULT_SLOTS) {
   let opened = false;
   ws.addEventListener('open', () => {
     opened = true;
-    send({ content_type: 'JOIN', account_id: accountId });
+    const withToken = token ? { token } : {};
+    if (host) send({ content_type: 'INIT', host: accountId, ...withToken });
+    else send({ content_type: 'JOIN', account_id: accountId, ...withToken });
   });
   // Messages are handled strictly in order (ANSWER must be applied before a later SLOTS).
   let queue = Promise.resolve();
@@ -373,7 +556,10 @@ function teardown() {
   if (pc) pc.close();
   if (localStream) localStream.getTracks().forEach((t) => t.stop());
   parley.localStream = null;
+  parley.recording = false;
+  ui.recording.hidden = true;
   ui.leave.hidden = true;
+  ui.end.hidden = true;
   ui.form.hidden = false;
   ui.gallery.replaceChildren();
   ui.gallery.hidden = true;
@@ -390,6 +576,12 @@ function leave() {
 
 // ---- page wiring ----------------------------------------------------------------------------
 
+function intParam(value, fallback, lo, hi) {
+  const n = Number.parseInt(value ?? '', 10);
+  if (!Number.isFinite(n)) return fallback;
+  return Math.min(hi, Math.max(lo, n));
+}
+
 function slotCountFrom(value) {
   const n = Number.parseInt(value ?? '', 10);
   if (!Number.isFinite(n)) return DEFAULT_SLOTS;
@@ -397,18 +589,30 @@ function slotCountFrom(value) {
 }
 
 const params = new URLSearchParams(location.search);
-const slotCount = slotCountFrom(params.get('slots'));
+const urlSlots = slotCountFrom(params.get('slots'));
+const urlOptions = {
+  token: params.get('token') ?? '',
+  autosub: params.get('autosub') !== '0',
+  width: intParam(params.get('width'), 640, 16, 3840),
+  height: intParam(params.get('height'), 480, 16, 2160),
+};
 ui.form.meeting.value = params.get('meeting') ?? '';
 ui.form.name.value = params.get('name') ?? '';
+ui.form.host.checked = params.get('host') === '1';
 
 ui.form.addEventListener('submit', (e) => {
   e.preventDefault();
   const meeting = ui.form.meeting.value.trim();
   const name = ui.form.name.value.trim();
   if (!meeting || !name) return;
-  join(meeting, name, slotCount);
+  // The URL's token is only good for the URL's meeting and name (and role).
+  const host = ui.form.host.checked;
+  const sameAsUrl = meeting === (params.get('meeting') ?? '').trim() && name === (params.get('name') ?? '').trim() &&
+    host === (params.get('host') === '1');
+  join(meeting, name, urlSlots, { ...urlOptions, host, token: sameAsUrl ? urlOptions.token : '' });
 });
 ui.leave.addEventListener('click', leave);
+ui.end.addEventListener('click', endMeeting);
 window.addEventListener('pagehide', () => {
   if (parley.state === 'joining' || parley.state === 'connected') leave();
 });
@@ -416,6 +620,6 @@ window.addEventListener('pagehide', () => {
 if (params.get('autojoin') === '1') {
   const meeting = (params.get('meeting') ?? '').trim();
   const name = (params.get('name') ?? '').trim();
-  if (meeting && name) join(meeting, name, slotCount);
+  if (meeting && name) join(meeting, name, urlSlots, { ...urlOptions, host: params.get('host') === '1' });
   else showError('autojoin needs both ?meeting= and ?name=');
 }

@@ -24,6 +24,11 @@ struct pl_node_config {
     int max_message_bytes;    /* largest signaling message accepted */
     int max_slots;            /* video (and audio) slots accepted per subscriber */
     const char *drop_rate;    /* test aid: fraction of inbound datagrams dropped ("0") */
+    const char *token_secret; /* HS256 key of join tokens */
+    bool dev_token_endpoint;  /* serve GET /dev/token (development only) */
+    const char *control_url;  /* control plane base URL for callbacks ("" = none) */
+    const char *control_key;  /* bearer key sent with callbacks ("" = none) */
+    int max_participants;     /* per meeting, the recorder not counted */
 };
 
 struct pl_node {

@@ -12,7 +12,7 @@
 #define PL_SDP_MAX_EXTMAPS 24
 #define PL_SDP_MAX_SSRCS 8
 #define PL_SDP_MAX_RIDS 4
-#define PL_SDP_MAX_SDP_LEN (256 * 1024)
+#define PL_SDP_MAX_SDP_LEN (512 * 1024) /* a Chromium offer with 49+49 slots is ~300 KB */
 
 enum pl_media_kind { PL_MEDIA_AUDIO = 0, PL_MEDIA_VIDEO, PL_MEDIA_APPLICATION, PL_MEDIA_OTHER };
 enum pl_direction { PL_DIR_SENDRECV = 0, PL_DIR_SENDONLY, PL_DIR_RECVONLY, PL_DIR_INACTIVE };

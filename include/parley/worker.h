@@ -78,6 +78,7 @@ struct pl_cmd_bind {
 enum pl_worker_event_type {
     PL_EV_PEER_CONNECTED = 1, /* ICE nominated and DTLS-SRTP keys in place */
     PL_EV_PEER_FAILED,        /* DTLS failed, or ICE consent / connect timeout */
+    PL_EV_AUDIO_LEVELS,       /* struct pl_levels_event */
 };
 
 struct pl_worker_event {
@@ -85,6 +86,18 @@ struct pl_worker_event {
     int worker;
     uint32_t peer_id;
     char reason[96];
+};
+
+/* Once a second: how loud each peer that sent audio was (RFC 6464 levels, averaged). */
+struct pl_peer_level {
+    uint32_t peer_id;
+    uint8_t loudness;   /* 127 - mean dBov: 0 silence, ~100 speech */
+};
+
+struct pl_levels_event {
+    struct pl_msg hdr;
+    int n;
+    struct pl_peer_level levels[];
 };
 
 struct pl_worker_config {

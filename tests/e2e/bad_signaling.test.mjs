@@ -1,8 +1,8 @@
 // Sends malformed signaling to parley-node over its WebSocket (/ws, subprotocol "parley"): each
 // bad message must be answered with ERROR (content_type "ERROR", non-empty msg); only for the
 // 1 MiB message and a text frame that is not UTF-8 may the node close the connection instead.
-// The node must stay up, two fresh clients must still JOIN and see each other join and leave,
-// and SIGTERM must end the node with exit code 0.
+// The node must stay up, two fresh clients (a host's INIT, then a JOIN, both with tokens) must
+// still join and see each other join and leave, and SIGTERM must end the node with exit code 0.
 // Run: node tests/e2e/bad_signaling.test.mjs
 import crypto from 'node:crypto';
 import WebSocket from 'ws';
@@ -10,7 +10,7 @@ import { runTest, startNode, sleep, withTimeout } from './lib.mjs';
 
 const REPLY_TIMEOUT_MS = 5000;
 // Messages the node may push at any time; they neither answer nor excuse a bad message.
-const NOTIFICATIONS = new Set(['MEETING_USERS', 'JOIN', 'LEAVE', 'SLOTS']);
+const NOTIFICATIONS = new Set(['MEETING_USERS', 'JOIN', 'LEAVE', 'SLOTS', 'RECORDING', 'ACTIVE_SPEAKER']);
 
 // A WebSocket client that queues what happens to it (messages, close, errors) for the test to read.
 class Client {
@@ -109,7 +109,8 @@ function randomText(n) {
   return Array.from(crypto.randomBytes(n), (b) => String.fromCharCode(b || 1)).join('');
 }
 
-// Each case: what to send (text or binary); `join` = JOIN first (and get MEETING_USERS);
+// Each case: what to send (text or binary); `join` = start that meeting first (INIT with a host
+// token, and get MEETING_USERS);
 // `mayClose` = closing the connection is an acceptable answer.
 function cases(pid) {
   const m = (i) => `bad-${i}-${pid}`;
@@ -171,11 +172,12 @@ runTest('bad_signaling', async (t) => {
     const client = await Client.connect(node, c.name);
     try {
       if (c.join) {
-        client.sendJson({ meeting_id: c.join, content_type: 'JOIN', account_id: 'prober' });
+        const token = node.mintToken({ meeting: c.join, account: 'prober', role: 'host' });
+        client.sendJson({ meeting_id: c.join, content_type: 'INIT', host: 'prober', token });
         const ev = await client.next();
         const msg = parse(ev);
         if (!msg || msg.content_type !== 'MEETING_USERS') {
-          failures.push(`${c.name}: a valid JOIN (sent first) should get MEETING_USERS, got ` +
+          failures.push(`${c.name}: a valid INIT (sent first) should get MEETING_USERS, got ` +
             (msg ? `message ${JSON.stringify(msg).slice(0, 200)}` : describe(ev)));
           continue;
         }
@@ -206,10 +208,12 @@ runTest('bad_signaling', async (t) => {
   const a = await Client.connect(node, 'fresh client a');
   const b = await Client.connect(node, 'fresh client b');
   t.defer('close fresh sockets', () => { a.close(); b.close(); });
-  a.sendJson({ meeting_id: meeting, content_type: 'JOIN', account_id: 'alice' });
-  await expectMessage(a, 'alice, joining a new meeting, gets MEETING_USERS with users []',
+  a.sendJson({ meeting_id: meeting, content_type: 'INIT', host: 'alice',
+    token: node.mintToken({ meeting, account: 'alice', role: 'host' }) });
+  await expectMessage(a, 'alice, starting a new meeting (INIT), gets MEETING_USERS with users []',
     (m) => m.content_type === 'MEETING_USERS' && Array.isArray(m.users) && m.users.length === 0);
-  b.sendJson({ meeting_id: meeting, content_type: 'JOIN', account_id: 'bob' });
+  b.sendJson({ meeting_id: meeting, content_type: 'JOIN', account_id: 'bob',
+    token: node.mintToken({ meeting, account: 'bob', role: 'participant' }) });
   await expectMessage(b, 'bob, joining after alice, gets MEETING_USERS with users ["alice"]',
     (m) => m.content_type === 'MEETING_USERS' && JSON.stringify(m.users) === '["alice"]');
   await expectMessage(a, `alice gets JOIN of bob in ${meeting}`,

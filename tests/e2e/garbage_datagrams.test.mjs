@@ -6,8 +6,8 @@
 import crypto from 'node:crypto';
 import dgram from 'node:dgram';
 import {
-  runTest, startNode, launchBrowser, openParticipant, waitForMedia, checkFlow, assertPagesClean,
-  httpGet, sleep, withTimeout,
+  runTest, startNode, launchBrowser, openParticipant, waitForPageJoined, waitForMedia, checkFlow,
+  assertPagesClean, httpGet, sleep, withTimeout,
 } from './lib.mjs';
 
 const TOTAL = 10_000;
@@ -210,7 +210,9 @@ runTest('garbage_datagrams', async (t) => {
   const browser = await launchBrowser(t);
   const meeting = `junk-${process.pid}`;
   const pages = [];
-  for (const name of ['alice', 'bob']) pages.push(await openParticipant(t, browser, node, { meeting, name }));
+  pages.push(await openParticipant(t, browser, node, { meeting, name: 'alice', host: true }));
+  await waitForPageJoined(t, pages[0]);
+  pages.push(await openParticipant(t, browser, node, { meeting, name: 'bob' }));
   await waitForMedia(t, pages);
   t.log(`checking media for 3 s while ${DURING_MEDIA} more junk datagrams arrive`);
   await Promise.all([

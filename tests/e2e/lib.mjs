@@ -3,12 +3,17 @@
 // WebRTC stats sampling. Each test is a standalone script: `node tests/e2e/NAME.test.mjs`; it prints
 // progress, exits 0 on pass and 1 on failure, and always stops the node and Chromium it started.
 //
+// Join tokens: startNode() gives every node a random --token-secret; mintToken() asks the same
+// binary (`parley-node token`) for a token, jsMintToken() builds one in JS (for expired, forged
+// or otherwise odd tokens). SigClient is a scripted WebSocket signaling client.
+//
 // Environment: PARLEY_NODE_BIN (parley-node to test; default build/sfu/parley-node or
 // build/parley-node under the repo root), PARLEY_CHROMIUM (default /usr/bin/chromium),
 // PARLEY_E2E_TIMEOUT_S (overall limit, default 90), PARLEY_E2E_KEEP=1 (keep logs of a passing
 // run), PARLEY_E2E_STACK=1 (print stacks on failure).
 
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import crypto from 'node:crypto';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -17,6 +22,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import WebSocket from 'ws';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 // The node under test: PARLEY_NODE_BIN, else the first of these that exists in the repo's build/.
@@ -145,7 +151,8 @@ async function diagnose(t) {
         const z = window.parley;
         if (!z) return { note: 'window.parley is missing' };
         return {
-          state: z.state, errors: z.errors, users: z.users, slots: z.slots,
+          state: z.state, errors: z.errors, users: z.users, slots: z.slots, subscribed: z.subscribed,
+          offersSent: z.offersSent, recording: z.recording, received: (z.received || []).slice(-20),
           pc: z.pc ? { connection: z.pc.connectionState, ice: z.pc.iceConnectionState,
             signaling: z.pc.signalingState } : null,
           events: z.events.slice(-25).map((e) => `${e.t} ${e.msg}`),
@@ -227,9 +234,65 @@ function httpGet(url, timeoutMs) {
   });
 }
 
-// Starts parley-node on free ports and waits until GET / answers 200.
+// ---- join tokens ----------------------------------------------------------------------------
+
+export function randomSecret() {
+  return crypto.randomBytes(24).toString('base64url');
+}
+
+let lastSecret = null;   // the --token-secret of the node started last
+
+// One token from `parley-node token` (the binary under test). secret defaults to the
+// --token-secret of the node started last; ttl in seconds (may be negative).
+export function mintToken({ meeting, account, role = 'participant', tenant, ttl, secret = lastSecret }) {
+  if (!secret) throw new Error('mintToken: no secret (start a node first or pass secret)');
+  const argv = ['token', '--secret', secret, '--meeting', meeting, '--account', account, '--role', role];
+  if (tenant != null) argv.push('--tenant', tenant);
+  if (ttl != null) argv.push('--ttl', String(ttl));
+  let out;
+  try {
+    out = execFileSync(NODE_BIN, argv, { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (e) {
+    throw new Error(`\`parley-node ${argv.map((a) => (a === secret ? 'SECRET' : a)).join(' ')}\` failed ` +
+      `(${e.status != null ? `exit ${e.status}` : e.message}): ${String(e.stderr || '').trim()}`);
+  }
+  const token = out.trim();
+  if (!/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(token)) {
+    throw new Error(`parley-node token printed ${JSON.stringify(out.slice(0, 200))}, expected one JWT`);
+  }
+  return token;
+}
+
+const b64url = (x) => Buffer.from(typeof x === 'string' ? x : JSON.stringify(x)).toString('base64url');
+
+// A token made in JS: HS256 over header {"alg":"HS256","typ":"JWT"} and the claims meeting_id,
+// account_id, tenant_id, role, iat, exp. `claims` adds or overrides claims (undefined removes
+// one), `header` replaces the header, `signature` replaces the signature part.
+export function jsMintToken({ secret = lastSecret, meeting, account, role = 'participant', tenant = 'default',
+  iat, exp, ttl = 3600, claims = {}, header = { alg: 'HS256', typ: 'JWT' }, signature } = {}) {
+  const now = Math.floor(Date.now() / 1000);
+  const c = { meeting_id: meeting, account_id: account, tenant_id: tenant, role,
+    iat: iat ?? now, exp: exp ?? (iat ?? now) + ttl, ...claims };
+  for (const k of Object.keys(c)) if (c[k] === undefined) delete c[k];
+  const signed = `${b64url(header)}.${b64url(c)}`;
+  const sig = signature ?? crypto.createHmac('sha256', secret).update(signed).digest('base64url');
+  return `${signed}.${sig}`;
+}
+
+// {header, claims} of a JWT (no verification).
+export function decodeToken(token) {
+  const [h, c] = token.split('.');
+  return { header: JSON.parse(Buffer.from(h, 'base64url')), claims: JSON.parse(Buffer.from(c, 'base64url')) };
+}
+
+// Starts parley-node on free ports and waits until GET / answers 200. Every node gets a random
+// --token-secret (node.tokenSecret; tokenSecret: null starts it without one); node.mintToken()
+// mints with it. maxParticipants, controlUrl, controlKey, devTokenEndpoint add those flags.
 // Returns {proc, url, httpPort, mediaPort, mediaPorts, logPath, alive(), assertAlive(), stop(), ...}.
-export async function startNode(t, { workers = 2, logLevel = 'debug', args = [], env = {} } = {}) {
+export async function startNode(t, {
+  workers = 2, logLevel = 'debug', args = [], env = {}, tokenSecret = randomSecret(),
+  maxParticipants, controlUrl, controlKey, devTokenEndpoint = false,
+} = {}) {
   try {
     fs.accessSync(NODE_BIN, fs.constants.X_OK);
   } catch {
@@ -244,12 +307,20 @@ export async function startNode(t, { workers = 2, logLevel = 'debug', args = [],
   const logFile = fs.openSync(logPath, 'w');
   const argv = ['--http-port', String(httpPort), '--media-port', String(mediaPort),
     '--workers', String(workers), '--listen-ip', '127.0.0.1', '--media-ip', '127.0.0.1',
-    '--log-level', logLevel, ...args];
+    '--log-level', logLevel];
+  if (tokenSecret) argv.push('--token-secret', tokenSecret);
+  if (maxParticipants != null) argv.push('--max-participants', String(maxParticipants));
+  if (controlUrl) argv.push('--control-url', controlUrl);
+  if (controlKey) argv.push('--control-key', controlKey);
+  if (devTokenEndpoint) argv.push('--dev-token-endpoint');
+  argv.push(...args);
+  if (tokenSecret) lastSecret = tokenSecret;
   t.log(`starting parley-node: http ${httpPort}, media udp ${mediaPort}..${mediaPort + workers - 1}, log ${logPath}`);
-  const proc = spawn(NODE_BIN, argv, {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { PARLEY_WEB_ROOT: path.join(REPO_ROOT, 'web'), ...process.env, ...env },
-  });
+  const childEnv = { PARLEY_WEB_ROOT: path.join(REPO_ROOT, 'web'), ...process.env, ...env };
+  // What the test controls comes from the command line only, never from the caller's environment.
+  for (const k of ['PARLEY_TOKEN_SECRET', 'PARLEY_CONTROL_URL', 'PARLEY_CONTROL_KEY', 'PARLEY_DEV_TOKEN_ENDPOINT',
+    'PARLEY_MAX_PARTICIPANTS']) if (!(k in env)) delete childEnv[k];
+  const proc = spawn(NODE_BIN, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv });
 
   let output = '';
   let outputDropped = 0;
@@ -279,7 +350,9 @@ export async function startNode(t, { workers = 2, logLevel = 'debug', args = [],
   });
 
   const node = {
-    proc, httpPort, mediaPort, logPath, workers,
+    proc, httpPort, mediaPort, logPath, workers, tokenSecret,
+    mintToken: (o) => mintToken({ secret: tokenSecret, ...o }),
+    jsMintToken: (o) => jsMintToken({ secret: tokenSecret, ...o }),
     mediaPorts: Array.from({ length: workers }, (_, i) => mediaPort + i),
     url: `http://127.0.0.1:${httpPort}`,
     wsUrl: `ws://127.0.0.1:${httpPort}/ws`,
@@ -371,12 +444,17 @@ export async function launchBrowser(t, { label = 'chromium' } = {}) {
   return context;
 }
 
-// Opens the node's page in a new tab and auto-joins `meeting` as `name`.
-export async function openParticipant(t, context, node, { meeting, name, slots = 8 }) {
+// Opens the node's page in a new tab and auto-joins `meeting` as `name`: with INIT when `host`,
+// else JOIN, with `token` (default: minted for this meeting, account and role). `autosub: false`
+// stops the page from subscribing to everyone's video; width/height set its camera resolution;
+// `params` adds URL parameters.
+export async function openParticipant(t, context, node, {
+  meeting, name, slots = 8, host = false, token, autosub = true, width, height, params = {},
+}) {
   const page = await context.newPage();
   const logPath = path.join(t.tmpDir, `page-${name}.log`);
   const logFd = fs.openSync(logPath, 'a');
-  const p = { name, meeting, page, logPath, consoleErrors: [], pageErrors: [] };
+  const p = { name, meeting, page, logPath, host, consoleErrors: [], pageErrors: [] };
   let logOpen = true;
   const write = (line) => {
     if (!logOpen) return;
@@ -393,16 +471,192 @@ export async function openParticipant(t, context, node, { meeting, name, slots =
     p.pageErrors.push(e.message);
   });
   page.on('crash', () => p.pageErrors.push('the page crashed'));
+  // Every signaling frame the page sends and receives (text), for tests that count packets.
+  p.wsSent = [];
+  p.wsReceived = [];
+  page.on('websocket', (ws) => {
+    ws.on('framesent', (f) => p.wsSent.push(typeof f.payload === 'string' ? f.payload : f.payload.toString('utf8')));
+    ws.on('framereceived', (f) => p.wsReceived.push(typeof f.payload === 'string' ? f.payload : f.payload.toString('utf8')));
+  });
   page.on('close', () => { logOpen = false; fs.closeSync(logFd); });
   t.participants.push(p);
+  if (token === undefined) token = node.mintToken({ meeting, account: name, role: host ? 'host' : 'participant' });
   const q = new URLSearchParams({ meeting, name, autojoin: '1', slots: String(slots) });
+  if (host) q.set('host', '1');
+  if (!autosub) q.set('autosub', '0');
+  if (width) q.set('width', String(width));
+  if (height) q.set('height', String(height));
+  for (const [k, v] of Object.entries(params)) q.set(k, String(v));
+  if (token) q.set('token', token);
   const url = `${node.url}/?${q}`;
-  t.log(`${name}: opening ${url}`);
+  t.log(`${name}: opening ${url.replace(/token=[^&]+/, 'token=...')}${host ? ' (host)' : ''}`);
   const resp = await page.goto(url, { timeout: 15_000 });
   if (!resp || resp.status() !== 200) {
     throw new Error(`${name}: expected GET ${url} to answer 200, got ${resp ? resp.status() : 'no response'}`);
   }
   return p;
+}
+
+// Waits until the page has joined (got MEETING_USERS after its INIT / JOIN).
+export async function waitForPageJoined(t, p, { timeoutMs = 15_000 } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const s = await withTimeout(p.page.evaluate(() => {
+      const z = window.parley;
+      return z ? { state: z.state, errors: z.errors, joined: (z.received || []).includes('MEETING_USERS') }
+        : { state: 'no window.parley', errors: [], joined: false };
+    }), 5000, `reading the state of ${p.name}'s page`);
+    if (s.joined) break;
+    if (s.state === 'failed' || s.state === 'closed' || p.pageErrors.length) {
+      throw new Error(`${p.name}'s page did not join: state ${s.state}, errors ${JSON.stringify(s.errors)}` +
+        `${p.pageErrors.length ? `, uncaught: ${p.pageErrors.join(' | ')}` : ''}`);
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`${p.name}'s page did not get MEETING_USERS within ${timeoutMs / 1000} s ` +
+        `(state ${s.state}, errors ${JSON.stringify(s.errors)})`);
+    }
+    await sleep(100);
+  }
+  t.log(`${p.name} joined${p.host ? ' (host: the meeting is started)' : ''}`);
+}
+
+// ---- scripted signaling client --------------------------------------------------------------
+
+// A WebSocket signaling client (subprotocol "parley") that queues what it receives. expect*()
+// compare the next packet with what docs/protocol.md says, and throw "expected ... got ...".
+export class SigClient {
+  constructor(ws, label) {
+    this.ws = ws;
+    this.label = label;
+    this.queue = [];
+    this.waiter = null;
+    this.closed = null;
+    ws.on('message', (data, isBinary) => {
+      const ev = { kind: 'message', isBinary, text: data.toString('utf8') };
+      if (!isBinary) { try { ev.msg = JSON.parse(ev.text); } catch { ev.problem = 'not JSON'; } } else ev.problem = 'binary frame';
+      this.push(ev);
+    });
+    ws.on('close', (code, reason) => { this.closed = { code }; this.push({ kind: 'close', code, reason: reason.toString() }); });
+    ws.on('error', (e) => this.push({ kind: 'error', error: e.message }));
+  }
+
+  static async connect(node, label) {
+    const ws = new WebSocket(node.wsUrl, 'parley', { handshakeTimeout: 5000, maxPayload: 64 << 20 });
+    const client = new SigClient(ws, label);
+    await withTimeout(new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', (e) => reject(new Error(`${label}: WebSocket to ${node.wsUrl} failed: ${e.message}`)));
+      ws.once('unexpected-response', (_, res) => reject(new Error(
+        `${label}: expected a WebSocket upgrade at ${node.wsUrl}, got HTTP ${res.statusCode}`)));
+    }), 6000, `${label}: opening ${node.wsUrl}`);
+    return client;
+  }
+
+  push(ev) {
+    this.queue.push(ev);
+    if (this.waiter) { const w = this.waiter; this.waiter = null; w(); }
+  }
+
+  // The next event ({kind: 'message', msg, text} | {kind: 'close'} | {kind: 'error'}) or {kind: 'timeout'}.
+  async next(timeoutMs = 5000) {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.queue.length) {
+      const left = deadline - Date.now();
+      if (left <= 0) return { kind: 'timeout', ms: timeoutMs };
+      await new Promise((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiter = () => { clearTimeout(timer); resolve(); };
+      });
+    }
+    return this.queue.shift();
+  }
+
+  send(obj) { this.ws.send(typeof obj === 'string' ? obj : JSON.stringify(obj)); }
+  sendBinary(buf) { this.ws.send(buf, { binary: true }); }
+
+  fail(expected, ev) {
+    throw new Error(`${this.label}: expected ${expected}; got ${describeEvent(ev)}`);
+  }
+
+  // The next event must be a JSON message; returns it.
+  async nextPacket(expected, timeoutMs = 5000) {
+    const ev = await this.next(timeoutMs);
+    if (ev.kind !== 'message' || !ev.msg || typeof ev.msg !== 'object') this.fail(expected, ev);
+    return ev.msg;
+  }
+
+  // The next packet must deep-equal `packet` (same keys, same values).
+  async expect(packet, timeoutMs = 5000) {
+    const want = JSON.stringify(packet);
+    const msg = await this.nextPacket(want, timeoutMs);
+    if (!deepEqual(msg, packet)) this.fail(want, { kind: 'message', msg });
+    return msg;
+  }
+
+  // The next packet is ERROR for `meetingId` with a msg matching `re`; exactly the keys
+  // meeting_id, content_type, msg. meetingId may be an array of acceptable ids.
+  async expectError(meetingId, re, timeoutMs = 5000) {
+    const ids = Array.isArray(meetingId) ? meetingId : [meetingId];
+    const want = `ERROR {"meeting_id":${ids.map((x) => JSON.stringify(x)).join(' or ')},"content_type":"ERROR","msg":${re}}`;
+    const msg = await this.nextPacket(want, timeoutMs);
+    const keys = Object.keys(msg).sort().join(',');
+    if (msg.content_type !== 'ERROR' || !ids.includes(msg.meeting_id) || typeof msg.msg !== 'string' ||
+        !re.test(msg.msg) || keys !== 'content_type,meeting_id,msg') {
+      this.fail(want, { kind: 'message', msg });
+    }
+    return msg;
+  }
+
+  // A refused join: ERROR with the reason, then exactly JOIN_DENIED.
+  async expectDenied(meetingId, re, timeoutMs = 5000) {
+    const err = await this.expectError(meetingId, re, timeoutMs);
+    await this.expect({ meeting_id: meetingId, content_type: 'JOIN_DENIED' }, timeoutMs);
+    return err;
+  }
+
+  // No message for `ms` (a close is fine when allowClose).
+  async expectNothing(ms = 300, { allowClose = false } = {}) {
+    const ev = await this.next(ms);
+    if (ev.kind === 'timeout') return;
+    if (allowClose && ev.kind === 'close') { this.queue.unshift(ev); return; }
+    this.fail(`nothing within ${ms} ms`, ev);
+  }
+
+  // The connection closes (messages before the close fail the expectation unless skipMessages).
+  async expectClose(timeoutMs = 5000, { skipMessages = false } = {}) {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const ev = await this.next(Math.max(0, deadline - Date.now()));
+      if (ev.kind === 'close' || (ev.kind === 'error' && this.closed)) return ev;
+      if (ev.kind === 'error') continue;
+      if (ev.kind === 'message' && skipMessages) continue;
+      this.fail('the connection to close', ev);
+    }
+  }
+
+  close() {
+    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.terminate();
+  }
+}
+
+export function describeEvent(ev) {
+  if (!ev) return 'nothing';
+  if (ev.kind === 'timeout') return `nothing within ${ev.ms} ms`;
+  if (ev.kind === 'close') return `the connection closed (code ${ev.code}${ev.reason ? `, "${ev.reason}"` : ''})`;
+  if (ev.kind === 'error') return `a socket error (${ev.error})`;
+  if (ev.problem) return `${ev.problem}: ${String(ev.text || '').slice(0, 200)}`;
+  const text = JSON.stringify(ev.msg);
+  return text.length > 400 ? `${text.slice(0, 400)}...` : text;
+}
+
+export function deepEqual(a, b) {
+  if (a === b) return true;
+  if (typeof a !== typeof b || a === null || b === null || typeof a !== 'object') return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) return a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
+  const ka = Object.keys(a).sort();
+  const kb = Object.keys(b).sort();
+  return ka.length === kb.length && ka.every((k, i) => k === kb[i] && deepEqual(a[k], b[k]));
 }
 
 // ---- stats ----------------------------------------------------------------------------------
@@ -589,11 +843,15 @@ export async function assertPagesClean(t, participants) {
   }
 }
 
-// Two or more pages in one meeting decode each other; shared by the media tests.
+// Two or more pages in one meeting decode each other; shared by the media tests. The first name
+// is the host (INIT); the others JOIN.
 export async function meetingCheck(t, node, { names, seconds, meeting }) {
   const browser = await launchBrowser(t);
   const participants = [];
-  for (const name of names) participants.push(await openParticipant(t, browser, node, { meeting, name }));
+  for (const [i, name] of names.entries()) {
+    participants.push(await openParticipant(t, browser, node, { meeting, name, host: i === 0 }));
+    if (i === 0) await waitForPageJoined(t, participants[0]);
+  }
   await waitForMedia(t, participants, { timeoutMs: 20_000 });
   await checkFlow(t, participants, { seconds });
   await assertPagesClean(t, participants);

@@ -1,0 +1,26 @@
+/* Rewriting of RTP sequence numbers and timestamps for one outgoing stream (a slot), so that
+ * it stays continuous when its source changes: out = in + offset, with the offsets recomputed
+ * at the first packet of a new source from the last values sent and the time elapsed. */
+#ifndef PARLEY_REWRITE_H
+#define PARLEY_REWRITE_H
+#include <stdbool.h>
+#include <stdint.h>
+
+struct pl_rewriter {
+    bool started;        /* something was sent */
+    bool resync;         /* next packet comes from a new source */
+    uint16_t seq_offset;
+    uint32_t ts_offset;
+    uint16_t last_seq;   /* highest sequence number sent */
+    uint32_t last_ts;    /* timestamp of that packet */
+    uint64_t last_ms;    /* when it was sent */
+};
+
+/* The stream's next packet comes from another source. */
+static inline void pl_rewrite_switch(struct pl_rewriter *rw) { rw->resync = true; }
+
+/* Maps an incoming packet; clock in Hz, now in ms. */
+void pl_rewrite(struct pl_rewriter *rw, uint16_t in_seq, uint32_t in_ts, uint32_t clock,
+                uint64_t now_ms, uint16_t *out_seq, uint32_t *out_ts);
+
+#endif

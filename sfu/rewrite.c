@@ -1,0 +1,30 @@
+#include "parley/rewrite.h"
+
+#include "parley/rtp.h"
+
+void pl_rewrite(struct pl_rewriter *rw, uint16_t in_seq, uint32_t in_ts, uint32_t clock,
+                uint64_t now_ms, uint16_t *out_seq, uint32_t *out_ts)
+{
+    if (!rw->started) {
+        rw->seq_offset = 0;
+        rw->ts_offset = 0;
+        rw->resync = false;
+    } else if (rw->resync) {
+        /* Continue right after the last packet sent, the timestamp advanced by the time that
+         * passed (at least one tick, so it never repeats). */
+        uint64_t gap_ms = now_ms > rw->last_ms ? now_ms - rw->last_ms : 0;
+        uint32_t gap_ts = (uint32_t)(gap_ms * clock / 1000);
+        rw->seq_offset = (uint16_t)(rw->last_seq + 1 - in_seq);
+        rw->ts_offset = rw->last_ts + (gap_ts ? gap_ts : 1) - in_ts;
+        rw->resync = false;
+    }
+    *out_seq = (uint16_t)(in_seq + rw->seq_offset);
+    *out_ts = in_ts + rw->ts_offset;
+    /* Late (reordered) packets keep their mapping but do not move the high-water mark. */
+    if (!rw->started || pl_seq_newer(*out_seq, rw->last_seq)) {
+        rw->last_seq = *out_seq;
+        rw->last_ts = *out_ts;
+        rw->last_ms = now_ms;
+    }
+    rw->started = true;
+}

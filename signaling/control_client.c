@@ -1,0 +1,140 @@
+/* Callbacks from the node to the control plane (POST {control-url}{path} with a JSON body).
+ * libcurl runs on the libuv threadpool so the main loop never waits on the network; a call
+ * is retried up to 3 times with a growing pause, and abandoned quickly once the node stops. */
+#include <curl/curl.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "parley/log.h"
+#include "sig_int.h"
+
+struct call {
+    uv_work_t work;
+    struct pl_signaling *sig;
+    char *url;
+    char *body;
+    char *auth;  /* "Authorization: Bearer ..." or NULL */
+    long status;
+    char error[CURL_ERROR_SIZE];
+};
+
+static atomic_bool node_stopping;
+
+static size_t discard(char *ptr, size_t size, size_t nmemb, void *user)
+{
+    (void)ptr;
+    (void)user;
+    return size * nmemb;
+}
+
+static void do_post(uv_work_t *w)
+{
+    struct call *c = w->data;
+    for (int attempt = 0; attempt < 3 && !atomic_load(&node_stopping); attempt++) {
+        if (attempt)
+            usleep((useconds_t)attempt * 500000);
+        CURL *h = curl_easy_init();
+        if (!h)
+            break;
+        struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
+        if (c->auth)
+            hdr = curl_slist_append(hdr, c->auth);
+        curl_easy_setopt(h, CURLOPT_URL, c->url);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, c->body);
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
+        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+        curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->error);
+        c->error[0] = '\0';
+        CURLcode rc = curl_easy_perform(h);
+        c->status = 0;
+        if (rc == CURLE_OK)
+            curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &c->status);
+        else if (!c->error[0])
+            snprintf(c->error, sizeof c->error, "%s", curl_easy_strerror(rc));
+        curl_slist_free_all(hdr);
+        curl_easy_cleanup(h);
+        /* 2xx is done; 4xx will not get better by trying again. */
+        if (c->status >= 200 && c->status < 500)
+            break;
+    }
+}
+
+static void after_post(uv_work_t *w, int status)
+{
+    struct call *c = w->data;
+    (void)status;
+    if (c->status >= 200 && c->status < 300)
+        PL_INFO("control", "POST %s: %ld", c->url, c->status);
+    else if (c->status)
+        PL_WARN("control", "POST %s: HTTP %ld", c->url, c->status);
+    else
+        PL_WARN("control", "POST %s failed: %s", c->url, c->error[0] ? c->error : "cancelled");
+    c->sig->pending_calls--;
+    free(c->url);
+    free(c->body);
+    free(c->auth);
+    free(c);
+}
+
+void pl_control_post(struct pl_signaling *s, const char *path, json_t *body)
+{
+    const struct pl_node_config *cfg = &s->node->cfg;
+    if (!cfg->control_url || !*cfg->control_url || s->stopping) {
+        json_decref(body);
+        return;
+    }
+    static bool curl_ready;
+    if (!curl_ready) {
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        curl_ready = true;
+    }
+    struct call *c = calloc(1, sizeof *c);
+    if (!c) {
+        json_decref(body);
+        return;
+    }
+    size_t base = strlen(cfg->control_url);
+    while (base && cfg->control_url[base - 1] == '/')
+        base--;
+    size_t ulen = base + strlen(path) + 1;
+    c->url = malloc(ulen);
+    c->body = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    if (cfg->control_key && *cfg->control_key) {
+        size_t alen = strlen(cfg->control_key) + 32;
+        if ((c->auth = malloc(alen)))
+            snprintf(c->auth, alen, "Authorization: Bearer %s", cfg->control_key);
+    }
+    if (!c->url || !c->body) {
+        free(c->url);
+        free(c->body);
+        free(c->auth);
+        free(c);
+        return;
+    }
+    snprintf(c->url, ulen, "%.*s%s", (int)base, cfg->control_url, path);
+    c->sig = s;
+    c->work.data = c;
+    s->pending_calls++;
+    if (uv_queue_work(s->node->loop, &c->work, do_post, after_post) != 0) {
+        c->sig->pending_calls--;
+        free(c->url);
+        free(c->body);
+        free(c->auth);
+        free(c);
+    }
+}
+
+void pl_control_stopping(void)
+{
+    atomic_store(&node_stopping, true);
+}
+
+void pl_control_cleanup(void)
+{
+    curl_global_cleanup();
+}
