@@ -151,6 +151,9 @@ static void on_tick(uv_timer_t *t)
             failed[n_failed++] = p;
     }
     report_levels(w);
+    pthread_mutex_lock(&w->stats_mu);
+    w->published = w->stats;
+    pthread_mutex_unlock(&w->stats_mu);
     for (int i = 0; i < n_failed; i++) {
         struct pl_peer *p = failed[i];
         pl_peer_fail(p, !p->last_consent_ms               ? "ICE never connected"
@@ -286,6 +289,7 @@ static void free_worker(struct pl_worker *w)
     pl_map_destroy(&w->peers_by_ufrag);
     pl_pool_destroy(&w->bufs);
     free(w->rx_buf);
+    pthread_mutex_destroy(&w->stats_mu);
     uv_sem_destroy(&w->started);
     free(w);
 }
@@ -302,6 +306,7 @@ struct pl_worker *pl_worker_start(const struct pl_worker_config *cfg)
     w->rx_buf_len = (size_t)PL_RX_CHUNK * PL_RX_BATCH;
     w->rx_buf = malloc(w->rx_buf_len);
     w->dtls_ctx = pl_dtls_ctx_clone(cfg->dtls_template);
+    pthread_mutex_init(&w->stats_mu, NULL);
     if (uv_sem_init(&w->started, 0) != 0) {
         free(w->rx_buf);
         free(w);
@@ -347,7 +352,10 @@ void pl_worker_stop(struct pl_worker *w)
     free_worker(w);
 }
 
-void pl_worker_get_stats(const struct pl_worker *w, struct pl_worker_stats *out)
+/* The counters as of the worker's last tick (at most a second old). */
+void pl_worker_get_stats(struct pl_worker *w, struct pl_worker_stats *out)
 {
-    *out = w->stats;
+    pthread_mutex_lock(&w->stats_mu);
+    *out = w->published;
+    pthread_mutex_unlock(&w->stats_mu);
 }

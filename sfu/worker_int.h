@@ -4,6 +4,7 @@
 #define PARLEY_SFU_WORKER_INT_H
 #include <stdbool.h>
 #include <stdint.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <uv.h>
 
@@ -107,7 +108,9 @@ struct pl_worker {
     struct pl_out_pkt out[PL_OUT_QUEUE_MAX];
     int n_out;
     uint64_t rng;          /* xorshift state for test drops */
-    struct pl_worker_stats stats;
+    struct pl_worker_stats stats;     /* the worker's own counters, touched only by it */
+    pthread_mutex_t stats_mu;         /* guards `published` */
+    struct pl_worker_stats published; /* a copy made every tick, read by the main thread */
 };
 
 /* udp_out.c */

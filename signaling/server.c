@@ -191,11 +191,14 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 
 int pl_dev_token_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
                           void *in, size_t len);
+int pl_metrics_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                        size_t len);
 
 static const struct lws_protocols protocols[] = {
     /* First, so a WebSocket without a subprotocol lands here too. */
     {"parley", callback, sizeof(struct pl_conn), 65536, 0, NULL, 0},
     {"parley-dev-token", pl_dev_token_callback, 0, 0, 0, NULL, 0},
+    {"parley-metrics", pl_metrics_callback, 0, 0, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
@@ -224,6 +227,17 @@ struct pl_signaling *pl_signaling_start(struct pl_node *node)
     mount.origin = node->cfg.web_root;
     mount.def = "index.html";
     mount.origin_protocol = LWSMPRO_FILE;
+    /* /metrics and /healthz answer from the same callback. */
+    static struct lws_http_mount metrics_mount, health_mount;
+    memset(&metrics_mount, 0, sizeof metrics_mount);
+    metrics_mount.mountpoint = "/metrics";
+    metrics_mount.mountpoint_len = 8;
+    metrics_mount.origin = "parley-metrics";
+    metrics_mount.origin_protocol = LWSMPRO_CALLBACK;
+    health_mount = metrics_mount;
+    health_mount.mountpoint = "/healthz";
+    metrics_mount.mount_next = &health_mount;
+    health_mount.mount_next = &mount;
     static struct lws_http_mount dev_mount;
     memset(&dev_mount, 0, sizeof dev_mount);
     dev_mount.mountpoint = "/dev/token";
@@ -231,7 +245,7 @@ struct pl_signaling *pl_signaling_start(struct pl_node *node)
     dev_mount.origin = "parley-dev-token";
     dev_mount.origin_protocol = LWSMPRO_CALLBACK;
     if (node->cfg.dev_token_endpoint) {
-        dev_mount.mount_next = &mount;
+        dev_mount.mount_next = &metrics_mount;
         PL_WARN("signaling", "--dev-token-endpoint: GET /dev/token gives anyone a join token");
     }
 
@@ -242,7 +256,7 @@ struct pl_signaling *pl_signaling_start(struct pl_node *node)
     info.port = node->cfg.http_port;
     info.iface = node->cfg.listen_ip;
     info.protocols = protocols;
-    info.mounts = node->cfg.dev_token_endpoint ? &dev_mount : &mount;
+    info.mounts = node->cfg.dev_token_endpoint ? &dev_mount : &metrics_mount;
     info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8;
     info.foreign_loops = loops;
     info.user = s;

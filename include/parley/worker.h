@@ -117,13 +117,13 @@ int pl_worker_post(struct pl_worker *w, struct pl_msg *cmd);
 /* Stops the thread, closes every peer and frees everything. */
 void pl_worker_stop(struct pl_worker *w);
 
-/* Counters for /metrics (read without locks: approximate while running). */
+/* Counters for /metrics, as of the worker's last tick (at most a second old). */
 struct pl_worker_stats {
     uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
     uint64_t rx_stun, rx_dtls, rx_rtp, rx_rtcp, rx_dropped;
     uint64_t forwarded_rtp, srtp_errors, send_errors;
     uint64_t peers;
 };
-void pl_worker_get_stats(const struct pl_worker *w, struct pl_worker_stats *out);
+void pl_worker_get_stats(struct pl_worker *w, struct pl_worker_stats *out);
 
 #endif
