@@ -222,11 +222,13 @@ function describeExit({ code, signal, error }) {
 
 const SANITIZER_REPORT = /ERROR: (AddressSanitizer|LeakSanitizer|ThreadSanitizer)|runtime error:/;
 
-function httpGet(url, timeoutMs) {
+function httpGet(url, timeoutMs = 5000) {
   return new Promise((resolve) => {
     const req = http.get(url, { timeout: timeoutMs }, (res) => {
-      res.resume();
-      res.on('end', () => resolve({ status: res.statusCode }));
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => { if (body.length < (1 << 20)) body += d; });
+      res.on('end', () => resolve({ status: res.statusCode, body }));
       res.on('error', (e) => resolve({ error: e.message }));
     });
     req.on('timeout', () => req.destroy(new Error('timed out')));

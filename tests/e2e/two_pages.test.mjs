@@ -1,12 +1,35 @@
 // Two browser pages join one meeting through parley-node; each decodes the other's camera and
 // receives the other's microphone for at least 5 s. Run: node tests/e2e/two_pages.test.mjs
-import { runTest, startNode, meetingCheck, sleep, withTimeout } from './lib.mjs';
+import { runTest, startNode, meetingCheck, sleep, withTimeout, httpGet } from './lib.mjs';
+
+// Sum of a Prometheus metric over its labels.
+function metric(text, name) {
+  let sum = 0, found = false;
+  for (const line of text.split('\n')) {
+    const m = line.match(/^([a-z_]+)(\{[^}]*\})? (\d+)$/);
+    if (m && m[1] === name) { sum += Number(m[3]); found = true; }
+  }
+  if (!found) throw new Error(`/metrics has no ${name}`);
+  return sum;
+}
 
 runTest('two_pages', async (t) => {
   const node = await startNode(t);
   const { browser } = await meetingCheck(t, node, {
     meeting: `two-${process.pid}`, names: ['alice', 'bob'], seconds: 5,
   });
+  // The node's own figures agree: two participants, packets forwarded both ways.
+  await sleep(1100); // workers publish their counters once a second
+  const m = await httpGet(`${node.url}/metrics`);
+  if (m.status !== 200) throw new Error(`GET /metrics: expected 200, got ${m.status}`);
+  const fwd = metric(m.body, 'parley_forwarded_rtp_total');
+  const parts = metric(m.body, 'parley_participants');
+  const rx = metric(m.body, 'parley_rx_rtp_total');
+  t.log(`/metrics: ${parts} participants, ${rx} SRTP packets in, ${fwd} RTP packets forwarded`);
+  if (parts !== 2) throw new Error(`/metrics: expected parley_participants 2, got ${parts}`);
+  if (!(fwd > 500 && rx > 500)) throw new Error(`/metrics: expected > 500 packets in and forwarded, got ${rx} and ${fwd}`);
+  const h = await httpGet(`${node.url}/healthz`);
+  if (h.status !== 200 || h.body.trim() !== 'ok') throw new Error(`GET /healthz: expected 200 ok, got ${h.status} ${h.body}`);
   t.log('closing the browser (both participants leave)');
   await withTimeout(browser.close(), 10_000, 'closing chromium');
   await sleep(500);
