@@ -7,6 +7,7 @@
 #include "parley/rtcp.h"
 #include "parley/rtp.h"
 #include "parley/time.h"
+#include "parley/twcc.h"
 #include "worker_int.h"
 
 static struct pl_track *track_by_mid(struct pl_peer *p, const struct pl_rtp *r)
@@ -71,7 +72,10 @@ static void send_to_slot(struct pl_worker *w, struct pl_slot *s, const struct pl
     }
     uint16_t seq;
     uint32_t ts;
+    bool new_source = s->rw.resync || !s->rw.started;
     pl_rewrite(&s->rw, r->seq, r->ts, clock, now_ms, &seq, &ts);
+    if (new_source)
+        s->source_first_seq = seq;
     pl_rtp_write_header(buf, PL_PKT_BUF, r->marker, pt, seq, ts, s->spec.out_ssrc);
     memcpy(buf + 12, r->payload, r->payload_len);
     if (pl_srtp_protect_rtp(&sub->srtp, buf, &len, PL_PKT_BUF) != 0) {
@@ -83,6 +87,34 @@ static void send_to_slot(struct pl_worker *w, struct pl_slot *s, const struct pl
     s->bytes += len;
     w->stats.forwarded_rtp++;
     pl_out_queue(w, sub, buf, len);
+}
+
+/* Transport-wide sequence numbers of everything the publisher sends, for its feedback. */
+static void note_transport_seq(struct pl_peer *p, const struct pl_rtp *r)
+{
+    const uint8_t *val;
+    size_t vlen;
+    uint16_t seq;
+    uint8_t id = p->ext_id[PL_EXT_TRANSPORT_CC];
+    if (p->twcc && id && pl_rtp_ext_find(r, id, &val, &vlen) && pl_twcc_ext_read(val, vlen, &seq) == 0)
+        pl_twcc_recv_record(p->twcc, seq, pl_now_us());
+}
+
+/* Transport-cc feedback to a publisher: without it browsers never raise their send rate. */
+void pl_send_feedback(struct pl_peer *p)
+{
+    for (int n = 0; n < 4 && p->twcc && pl_twcc_recv_pending(p->twcc); n++) {
+        uint8_t *buf = pl_out_buf(p->w);
+        if (!buf)
+            return;
+        size_t len = pl_twcc_build(p->twcc, buf, 1200, 1200);
+        if (!len || pl_srtp_protect_rtcp(&p->srtp, buf, &len, PL_PKT_BUF) != 0) {
+            pl_out_release(p->w, buf);
+            return;
+        }
+        p->w->stats.twcc_feedback++;
+        pl_out_queue(p->w, p, buf, len);
+    }
 }
 
 /* RFC 6464: the low 7 bits are the level in -dBov (127 = silence). */
@@ -97,6 +129,50 @@ static void note_audio_level(struct pl_peer *p, struct pl_track *t, const struct
     }
 }
 
+/* A packet of track t (original numbering): keep it for resends, fan it out. */
+static void deliver(struct pl_peer *p, struct pl_track *t, const uint8_t *pkt, size_t len,
+                    const struct pl_rtp *r)
+{
+    struct pl_worker *w = p->w;
+    enum pl_codec codec = t->spec.codecs.pt_codec[r->pt];
+    if (codec == 0 || codec == PL_CODEC_RTX)
+        return;
+    uint64_t now = pl_now_ms();
+    if (t->spec.kind == PL_MEDIA_AUDIO)
+        note_audio_level(p, t, r);
+    else if (t->ring)
+        pl_rtx_ring_put(t->ring, r->seq, r->ts, now, pkt, len);
+    uint32_t clock = t->spec.kind == PL_MEDIA_AUDIO ? 48000 : 90000;
+    for (int i = 0; i < t->n_consumers; i++)
+        send_to_slot(w, t->consumers[i], r, codec, clock, now);
+}
+
+/* RFC 4588: an RTX packet carries the original sequence number in its first two payload
+ * bytes; rebuild the original packet and deliver it like any other. */
+static void unwrap_rtx(struct pl_peer *p, struct pl_track *t, const struct pl_rtp *r)
+{
+    if (r->payload_len < 2)
+        return; /* padding-only: a bandwidth probe */
+    p->w->stats.rtx_received++;
+    int codec = -1;
+    for (int c = 0; c < 16 && codec < 0; c++)
+        if (t->spec.codecs.rtx_pt_of_codec[c] == r->pt)
+            codec = c;
+    if (codec < 0 || r->payload_len - 2 + 12 > PL_PKT_BUF)
+        return;
+    uint16_t osn = (uint16_t)(r->payload[0] << 8 | r->payload[1]);
+    if (t->nack)
+        pl_nack_gen_on_recovered(t->nack, osn);
+    uint8_t pkt[PL_PKT_BUF];
+    size_t len = pl_rtp_write_header(pkt, sizeof pkt, r->marker, t->spec.codecs.codec_pt[codec], osn,
+                                     r->ts, t->spec.ssrc);
+    memcpy(pkt + len, r->payload + 2, r->payload_len - 2);
+    len += r->payload_len - 2;
+    struct pl_rtp orig;
+    if (pl_rtp_parse(pkt, len, &orig) == 0)
+        deliver(p, t, pkt, len, &orig);
+}
+
 void pl_forward_rtp(struct pl_peer *p, uint8_t *data, size_t len)
 {
     struct pl_worker *w = p->w;
@@ -109,24 +185,46 @@ void pl_forward_rtp(struct pl_peer *p, uint8_t *data, size_t len)
         w->stats.rx_dropped++;
         return;
     }
+    note_transport_seq(p, &r);
     bool is_rtx;
     struct pl_track *t = find_track(p, &r, &is_rtx);
-    /* RTX is not forwarded yet (retransmission comes with NACK handling); padding-only
-     * packets are bandwidth probes meant for the node, not for subscribers. */
-    if (!t || is_rtx || r.payload_len == 0) {
-        if (!t)
-            w->stats.rx_dropped++;
+    if (!t) {
+        w->stats.rx_dropped++;
         return;
     }
-    enum pl_codec codec = t->spec.codecs.pt_codec[r.pt];
-    if (codec == 0 || codec == PL_CODEC_RTX)
+    if (is_rtx) {
+        unwrap_rtx(p, t, &r);
         return;
-    if (t->spec.kind == PL_MEDIA_AUDIO)
-        note_audio_level(p, t, &r);
-    uint32_t clock = t->spec.kind == PL_MEDIA_AUDIO ? 48000 : 90000;
-    uint64_t now = pl_now_ms();
-    for (int i = 0; i < t->n_consumers; i++)
-        send_to_slot(w, t->consumers[i], &r, codec, clock, now);
+    }
+    /* Losses on the way in are NACKed upstream; past repair, a keyframe is asked for. */
+    if (t->nack && pl_nack_gen_on_packet(t->nack, r.seq, pl_now_ms()))
+        pl_request_keyframe(t, false);
+    /* Padding-only packets are bandwidth probes meant for the node, not for subscribers. */
+    if (r.payload_len == 0)
+        return;
+    deliver(p, t, data, len, &r);
+}
+
+/* NACKs to a publisher for what its video tracks lost on the way in. */
+void pl_send_nacks(struct pl_peer *p, uint64_t now_ms)
+{
+    for (int i = 0; i < p->n_tracks; i++) {
+        struct pl_track *t = &p->tracks[i];
+        uint16_t seqs[64];
+        int n = t->nack && t->spec.ssrc ? pl_nack_gen_due(t->nack, now_ms, PL_NACK_MS, seqs, 64) : 0;
+        if (n <= 0)
+            continue;
+        uint8_t *buf = pl_out_buf(p->w);
+        if (!buf)
+            return;
+        size_t len = pl_rtcp_build_nack(buf, 1200, p->rtcp_ssrc, t->spec.ssrc, seqs, (size_t)n);
+        if (!len || pl_srtp_protect_rtcp(&p->srtp, buf, &len, PL_PKT_BUF) != 0) {
+            pl_out_release(p->w, buf);
+            continue;
+        }
+        p->w->stats.nacks_sent += (uint64_t)n;
+        pl_out_queue(p->w, p, buf, len);
+    }
 }
 
 void pl_request_keyframe(struct pl_track *t, bool force)
@@ -138,6 +236,7 @@ void pl_request_keyframe(struct pl_track *t, bool force)
     if (!force && now - t->last_pli_ms < PL_PLI_INTERVAL_MS)
         return;
     t->last_pli_ms = now;
+    p->w->stats.keyframe_requests++;
     uint8_t *buf = pl_out_buf(p->w);
     if (!buf)
         return;
@@ -155,6 +254,50 @@ static struct pl_slot *slot_by_ssrc(struct pl_peer *p, uint32_t ssrc)
         if (p->slots[i].spec.out_ssrc == ssrc)
             return &p->slots[i];
     return NULL;
+}
+
+struct nack_ctx {
+    struct pl_slot *slot;
+    uint64_t now_ms;
+};
+
+/* Resends one packet a subscriber lost, from the track's ring, in the slot's numbering. */
+static void resend(uint16_t out_seq, void *ud)
+{
+    struct nack_ctx *n = ud;
+    struct pl_slot *s = n->slot;
+    struct pl_peer *sub = s->owner;
+    struct pl_worker *w = sub->w;
+    w->stats.nacks_received++;
+    struct pl_track *t = s->source;
+    const uint8_t *pkt;
+    size_t plen;
+    struct pl_rtp r;
+    /* Nothing to resend from before the slot's current source began. */
+    if (!t || !t->ring || s->rw.resync || !sub->has_addr || pl_seq_newer(s->source_first_seq, out_seq))
+        return;
+    uint16_t in_seq = (uint16_t)(out_seq - s->rw.seq_offset);
+    if (!pl_rtx_ring_get(t->ring, in_seq, n->now_ms, &pkt, &plen) || pl_rtp_parse(pkt, plen, &r) != 0)
+        return;
+    enum pl_codec codec = t->spec.codecs.pt_codec[r.pt];
+    uint8_t pt = codec ? s->spec.codecs.codec_pt[codec] : 0xff;
+    size_t len = 12 + r.payload_len;
+    if (pt == 0xff || len + PL_SRTP_MAX_TRAILER > PL_PKT_BUF)
+        return;
+    uint8_t *buf = pl_out_buf(w);
+    if (!buf)
+        return;
+    /* The same packet as first sent: same sequence number and timestamp (SRTP allows the
+     * repeat because the bytes are identical). */
+    pl_rtp_write_header(buf, PL_PKT_BUF, r.marker, pt, out_seq, r.ts + s->rw.ts_offset,
+                        s->spec.out_ssrc);
+    memcpy(buf + 12, r.payload, r.payload_len);
+    if (pl_srtp_protect_rtp(&sub->srtp, buf, &len, PL_PKT_BUF) != 0) {
+        pl_out_release(w, buf);
+        return;
+    }
+    w->stats.retransmissions++;
+    pl_out_queue(w, sub, buf, len);
 }
 
 static void keyframe_for(struct pl_peer *p, uint32_t media_ssrc)
@@ -179,7 +322,11 @@ void pl_forward_rtcp(struct pl_peer *p, uint8_t *data, size_t len)
     struct pl_rtcp_pkt pkt;
     pl_rtcp_iter_init(&it, data, len);
     while (pl_rtcp_iter_next(&it, &pkt)) {
-        if (pkt.type == PL_RTCP_PSFB && pkt.fmt == 1) {
+        if (pkt.type == PL_RTCP_RTPFB && pkt.fmt == 1) {
+            struct nack_ctx n = {slot_by_ssrc(p, pkt.media_ssrc), pl_now_ms()};
+            if (n.slot)
+                pl_rtcp_parse_nack(&pkt, resend, &n);
+        } else if (pkt.type == PL_RTCP_PSFB && pkt.fmt == 1) {
             keyframe_for(p, pkt.media_ssrc);
         } else if (pkt.type == PL_RTCP_PSFB && pkt.fmt == 4) {
             struct pl_rtcp_fir_entry fir[8];
@@ -187,6 +334,6 @@ void pl_forward_rtcp(struct pl_peer *p, uint8_t *data, size_t len)
             for (int i = 0; i < n; i++)
                 keyframe_for(p, fir[i].ssrc);
         }
-        /* SR/RR, NACK and congestion feedback are consumed here and not forwarded yet. */
+        /* SR/RR and congestion feedback from subscribers are not used yet. */
     }
 }

@@ -99,7 +99,7 @@ static int parse_config(int argc, char **argv)
         {"max-slots", "PARLEY_MAX_SLOTS", PL_OPT_INT, &node.cfg.max_slots,
          "video (and audio) receive slots per participant"},
         {"drop-rate", "PARLEY_DROP_RATE", PL_OPT_STR, &node.cfg.drop_rate,
-         "test aid: fraction of inbound datagrams dropped at random"},
+         "test aid: fraction of datagrams dropped at random, inbound and outbound"},
         {"token-secret", "PARLEY_TOKEN_SECRET", PL_OPT_STR, &node.cfg.token_secret,
          "HS256 key of join tokens (default: random, so only this process can mint them)"},
         {"dev-token-endpoint", "PARLEY_DEV_TOKEN_ENDPOINT", PL_OPT_BOOL,

@@ -205,6 +205,21 @@ struct pl_peer *pl_peer_create(struct pl_worker *w, const struct pl_peer_spec *s
         free(p);
         return NULL;
     }
+    /* Optional helpers: without them the peer still works (no resends, no feedback). */
+    for (int i = 0; i < p->n_tracks; i++) {
+        struct pl_track *t = &p->tracks[i];
+        if (t->spec.kind != PL_MEDIA_VIDEO)
+            continue;
+        if ((t->ring = calloc(1, sizeof *t->ring)) &&
+            pl_rtx_ring_init(t->ring, PL_RTX_RING_PACKETS, PL_RTX_RING_MS) != 0) {
+            free(t->ring);
+            t->ring = NULL;
+        }
+        if ((t->nack = malloc(sizeof *t->nack)))
+            pl_nack_gen_init(t->nack);
+    }
+    if (p->ext_id[PL_EXT_TRANSPORT_CC] && p->n_tracks > 0 && (p->twcc = malloc(sizeof *p->twcc)))
+        pl_twcc_recv_init(p->twcc, p->rtcp_ssrc, p->tracks[0].spec.ssrc);
     uv_timer_init(&w->loop, &p->dtls_timer);
     p->dtls_timer.data = p;
     pl_map_put(&w->peers_by_id, p->id, p);
@@ -285,7 +300,13 @@ void pl_peer_destroy(struct pl_peer *p)
             pl_rewrite_switch(&t->consumers[j]->rw);
         }
         free(t->consumers);
+        if (t->ring) {
+            pl_rtx_ring_free(t->ring);
+            free(t->ring);
+        }
+        free(t->nack);
     }
+    free(p->twcc);
     for (int i = 0; i < p->n_slots; i++)
         if (p->slots[i].source)
             track_remove_consumer(p->slots[i].source, &p->slots[i]);

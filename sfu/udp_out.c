@@ -42,6 +42,19 @@ void pl_out_flush(struct pl_worker *w)
 {
     if (w->n_out == 0)
         return;
+    if (w->cfg.drop_rate > 0) {
+        /* Test aid: lose outgoing datagrams too, as a lossy downlink would. */
+        int kept = 0;
+        for (int i = 0; i < w->n_out; i++) {
+            if (pl_test_drop(w)) {
+                pl_out_release(w, w->out[i].buf);
+                w->tx_dropped++;
+            } else {
+                w->out[kept++] = w->out[i];
+            }
+        }
+        w->n_out = kept;
+    }
     struct mmsghdr msgs[PL_OUT_QUEUE_MAX];
     struct iovec iov[PL_OUT_QUEUE_MAX];
     int n = w->n_out;

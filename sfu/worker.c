@@ -14,7 +14,7 @@
 #define PL_RX_BATCH 20
 #define PL_POOL_MAX 65536
 
-static bool test_drop(struct pl_worker *w)
+bool pl_test_drop(struct pl_worker *w)
 {
     if (w->cfg.drop_rate <= 0)
         return false;
@@ -35,7 +35,7 @@ static void on_datagram(struct pl_worker *w, uint8_t *data, size_t len, const st
 {
     w->stats.rx_packets++;
     w->stats.rx_bytes += len;
-    if (test_drop(w)) {
+    if (pl_test_drop(w)) {
         w->stats.rx_dropped++;
         return;
     }
@@ -162,6 +162,31 @@ static void on_tick(uv_timer_t *t)
     }
 }
 
+static void on_feedback_timer(uv_timer_t *t)
+{
+    struct pl_worker *w = t->data;
+    uint64_t key;
+    void *val;
+    for (size_t it = 0; pl_map_next(&w->peers_by_id, &it, &key, &val);) {
+        struct pl_peer *p = val;
+        if (p->twcc && p->srtp_ready && p->has_addr)
+            pl_send_feedback(p);
+    }
+}
+
+static void on_nack_timer(uv_timer_t *t)
+{
+    struct pl_worker *w = t->data;
+    uint64_t key;
+    void *val;
+    uint64_t now = pl_now_ms();
+    for (size_t it = 0; pl_map_next(&w->peers_by_id, &it, &key, &val);) {
+        struct pl_peer *p = val;
+        if (p->srtp_ready && p->has_addr)
+            pl_send_nacks(p, now);
+    }
+}
+
 static void handle_command(struct pl_mailbox *mb, struct pl_msg *msg, void *user)
 {
     struct pl_worker *w = user;
@@ -268,6 +293,12 @@ static void thread_main(void *arg)
     uv_timer_init(&w->loop, &w->tick);
     w->tick.data = w;
     uv_timer_start(&w->tick, on_tick, 1000, 1000);
+    uv_timer_init(&w->loop, &w->feedback);
+    w->feedback.data = w;
+    uv_timer_start(&w->feedback, on_feedback_timer, PL_FEEDBACK_MS, PL_FEEDBACK_MS);
+    uv_timer_init(&w->loop, &w->nack_timer);
+    w->nack_timer.data = w;
+    uv_timer_start(&w->nack_timer, on_nack_timer, PL_NACK_MS, PL_NACK_MS);
     uv_check_init(&w->loop, &w->flush_check);
     w->flush_check.data = w;
     uv_check_start(&w->flush_check, on_check);

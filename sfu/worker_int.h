@@ -13,6 +13,9 @@
 #include "parley/mailbox.h"
 #include "parley/pool.h"
 #include "parley/rewrite.h"
+#include "parley/nack_gen.h"
+#include "parley/rtx_ring.h"
+#include "parley/twcc.h"
 #include "parley/srtp.h"
 #include "parley/worker.h"
 
@@ -20,6 +23,10 @@
 #define PL_OUT_QUEUE_MAX 512     /* datagrams queued before a forced flush */
 #define PL_PLI_INTERVAL_MS 300   /* keyframe requests to one track, at most this often */
 #define PL_CMD_STOP 1000         /* private command: leave the loop */
+#define PL_RTX_RING_PACKETS 512  /* per video track: ~2 s at 2 Mbit/s */
+#define PL_RTX_RING_MS 2000
+#define PL_FEEDBACK_MS 100       /* transport-cc feedback interval */
+#define PL_NACK_MS 20            /* how often losses towards publishers are NACKed */
 
 struct pl_peer;
 struct pl_slot;
@@ -35,6 +42,8 @@ struct pl_track {
     uint8_t fir_seq;
     uint32_t level_sum;    /* RFC 6464 levels (-dBov) since the last report */
     uint32_t level_count;
+    struct pl_rtx_ring *ring; /* video: what was received, for subscribers' NACKs */
+    struct pl_nack_gen *nack; /* video: what the publisher's packets lost on the way in */
 };
 
 /* A recvonly transceiver of a subscriber, which the node sends one track into. */
@@ -44,6 +53,7 @@ struct pl_slot {
     struct pl_slot_spec spec;
     struct pl_track *source;
     struct pl_rewriter rw; /* continuous SSRC stream across source changes */
+    uint16_t source_first_seq; /* first sequence number sent from the current source */
     uint64_t packets, bytes;
 };
 
@@ -72,6 +82,7 @@ struct pl_peer {
     bool srtp_ready;
     struct pl_srtp srtp;
     uint32_t rtcp_ssrc;  /* SSRC the node uses as RTCP sender towards this peer */
+    struct pl_twcc_recv *twcc; /* transport-cc arrivals, when negotiated */
     struct pl_track tracks[PL_MAX_PUBLISH_TRACKS];
     int n_tracks;
     struct pl_slot *slots;
@@ -93,6 +104,8 @@ struct pl_worker {
     uv_udp_t udp;
     int fd;
     uv_timer_t tick;
+    uv_timer_t feedback;   /* transport-cc feedback to publishers */
+    uv_timer_t nack_timer; /* NACKs to publishers */
     uv_check_t flush_check;
     struct pl_mailbox inbox;
     uv_sem_t started;
@@ -108,10 +121,14 @@ struct pl_worker {
     struct pl_out_pkt out[PL_OUT_QUEUE_MAX];
     int n_out;
     uint64_t rng;          /* xorshift state for test drops */
+    uint64_t tx_dropped;   /* datagrams the test drop rate kept from going out */
     struct pl_worker_stats stats;     /* the worker's own counters, touched only by it */
     pthread_mutex_t stats_mu;         /* guards `published` */
     struct pl_worker_stats published; /* a copy made every tick, read by the main thread */
 };
+
+/* worker.c: test aid (--drop-rate): true for the datagrams to lose. */
+bool pl_test_drop(struct pl_worker *w);
 
 /* udp_out.c */
 uint8_t *pl_out_buf(struct pl_worker *w);                 /* NULL when the pool is exhausted */
@@ -139,5 +156,7 @@ void pl_ice_on_stun(struct pl_worker *w, uint8_t *data, size_t len, const struct
 void pl_forward_rtp(struct pl_peer *p, uint8_t *data, size_t len);
 void pl_forward_rtcp(struct pl_peer *p, uint8_t *data, size_t len);
 void pl_request_keyframe(struct pl_track *t, bool force);
+void pl_send_feedback(struct pl_peer *p);
+void pl_send_nacks(struct pl_peer *p, uint64_t now_ms);
 
 #endif

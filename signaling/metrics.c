@@ -69,6 +69,12 @@ static char *render(struct pl_signaling *s, size_t *len)
     F(forwarded_rtp, "counter", "RTP packets forwarded to subscribers.");
     F(srtp_errors, "counter", "SRTP/SRTCP packets that failed to unprotect or protect.");
     F(send_errors, "counter", "Datagrams that could not be sent.");
+    F(nacks_received, "counter", "Sequence numbers subscribers asked to be resent (NACK).");
+    F(retransmissions, "counter", "Packets resent to subscribers from the retransmission ring.");
+    F(twcc_feedback, "counter", "Transport-cc feedback packets sent to publishers.");
+    F(keyframe_requests, "counter", "Keyframe requests (PLI) sent to publishers.");
+    F(nacks_sent, "counter", "Sequence numbers NACKed to publishers (lost on the way in).");
+    F(rtx_received, "counter", "Retransmissions (RTX) received from publishers.");
     F(peers, "gauge", "Peers on the worker.");
 #undef F
     int meetings = 0, participants = 0, recording = 0;

@@ -65,7 +65,8 @@ char *pl_offer_accept(struct pl_signaling *s, struct pl_participant *p, const ch
     struct pl_sdp offer;
     if (pl_sdp_parse(sdp, len, &offer, err, errlen) != 0)
         return NULL;
-    struct pl_negotiate_opts opts = {.h264 = true};
+    /* transport-cc: the node answers publishers' packets with feedback (sfu/twcc.c). */
+    struct pl_negotiate_opts opts = {.h264 = true, .transport_cc = true};
     struct pl_negotiated neg;
     if (pl_sdp_negotiate(&offer, &opts, &neg, err, errlen) != 0) {
         pl_sdp_free(&offer);

@@ -122,6 +122,12 @@ struct pl_worker_stats {
     uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
     uint64_t rx_stun, rx_dtls, rx_rtp, rx_rtcp, rx_dropped;
     uint64_t forwarded_rtp, srtp_errors, send_errors;
+    uint64_t nacks_received;    /* sequence numbers subscribers asked for again */
+    uint64_t retransmissions;   /* of those, resent from the retransmission ring */
+    uint64_t twcc_feedback;     /* transport-cc feedback packets sent to publishers */
+    uint64_t keyframe_requests; /* PLIs sent to publishers */
+    uint64_t nacks_sent;        /* sequence numbers NACKed to publishers */
+    uint64_t rtx_received;      /* retransmissions (RTX) received from publishers */
     uint64_t peers;
 };
 void pl_worker_get_stats(struct pl_worker *w, struct pl_worker_stats *out);
