@@ -1,10 +1,9 @@
 /* The media path: SRTP in, RTP fan-out to every slot bound to the track with SSRC, sequence
  * number and timestamp rewritten into the slot's own continuous stream, SRTP out, queued for
- * the batch's sendmmsg. RTCP from subscribers turns into keyframe requests upstream. */
+ * the batch's sendmmsg. Publishers' RTX is unwrapped here; RTCP is in rtcp_feedback.c. */
 #include <string.h>
 
 #include "parley/log.h"
-#include "parley/rtcp.h"
 #include "parley/rtp.h"
 #include "parley/time.h"
 #include "parley/twcc.h"
@@ -100,23 +99,6 @@ static void note_transport_seq(struct pl_peer *p, const struct pl_rtp *r)
         pl_twcc_recv_record(p->twcc, seq, pl_now_us());
 }
 
-/* Transport-cc feedback to a publisher: without it browsers never raise their send rate. */
-void pl_send_feedback(struct pl_peer *p)
-{
-    for (int n = 0; n < 4 && p->twcc && pl_twcc_recv_pending(p->twcc); n++) {
-        uint8_t *buf = pl_out_buf(p->w);
-        if (!buf)
-            return;
-        size_t len = pl_twcc_build(p->twcc, buf, 1200, 1200);
-        if (!len || pl_srtp_protect_rtcp(&p->srtp, buf, &len, PL_PKT_BUF) != 0) {
-            pl_out_release(p->w, buf);
-            return;
-        }
-        p->w->stats.twcc_feedback++;
-        pl_out_queue(p->w, p, buf, len);
-    }
-}
-
 /* RFC 6464: the low 7 bits are the level in -dBov (127 = silence). */
 static void note_audio_level(struct pl_peer *p, struct pl_track *t, const struct pl_rtp *r)
 {
@@ -205,135 +187,3 @@ void pl_forward_rtp(struct pl_peer *p, uint8_t *data, size_t len)
     deliver(p, t, data, len, &r);
 }
 
-/* NACKs to a publisher for what its video tracks lost on the way in. */
-void pl_send_nacks(struct pl_peer *p, uint64_t now_ms)
-{
-    for (int i = 0; i < p->n_tracks; i++) {
-        struct pl_track *t = &p->tracks[i];
-        uint16_t seqs[64];
-        int n = t->nack && t->spec.ssrc ? pl_nack_gen_due(t->nack, now_ms, PL_NACK_MS, seqs, 64) : 0;
-        if (n <= 0)
-            continue;
-        uint8_t *buf = pl_out_buf(p->w);
-        if (!buf)
-            return;
-        size_t len = pl_rtcp_build_nack(buf, 1200, p->rtcp_ssrc, t->spec.ssrc, seqs, (size_t)n);
-        if (!len || pl_srtp_protect_rtcp(&p->srtp, buf, &len, PL_PKT_BUF) != 0) {
-            pl_out_release(p->w, buf);
-            continue;
-        }
-        p->w->stats.nacks_sent += (uint64_t)n;
-        pl_out_queue(p->w, p, buf, len);
-    }
-}
-
-void pl_request_keyframe(struct pl_track *t, bool force)
-{
-    struct pl_peer *p = t->owner;
-    uint64_t now = pl_now_ms();
-    if (t->spec.kind != PL_MEDIA_VIDEO || !t->spec.ssrc || !p->srtp_ready || !p->has_addr)
-        return;
-    if (!force && now - t->last_pli_ms < PL_PLI_INTERVAL_MS)
-        return;
-    t->last_pli_ms = now;
-    p->w->stats.keyframe_requests++;
-    uint8_t *buf = pl_out_buf(p->w);
-    if (!buf)
-        return;
-    size_t len = pl_rtcp_build_pli(buf, PL_PKT_BUF, p->rtcp_ssrc, t->spec.ssrc);
-    if (!len || pl_srtp_protect_rtcp(&p->srtp, buf, &len, PL_PKT_BUF) != 0) {
-        pl_out_release(p->w, buf);
-        return;
-    }
-    pl_out_queue(p->w, p, buf, len);
-}
-
-static struct pl_slot *slot_by_ssrc(struct pl_peer *p, uint32_t ssrc)
-{
-    for (int i = 0; i < p->n_slots; i++)
-        if (p->slots[i].spec.out_ssrc == ssrc)
-            return &p->slots[i];
-    return NULL;
-}
-
-struct nack_ctx {
-    struct pl_slot *slot;
-    uint64_t now_ms;
-};
-
-/* Resends one packet a subscriber lost, from the track's ring, in the slot's numbering. */
-static void resend(uint16_t out_seq, void *ud)
-{
-    struct nack_ctx *n = ud;
-    struct pl_slot *s = n->slot;
-    struct pl_peer *sub = s->owner;
-    struct pl_worker *w = sub->w;
-    w->stats.nacks_received++;
-    struct pl_track *t = s->source;
-    const uint8_t *pkt;
-    size_t plen;
-    struct pl_rtp r;
-    /* Nothing to resend from before the slot's current source began. */
-    if (!t || !t->ring || s->rw.resync || !sub->has_addr || pl_seq_newer(s->source_first_seq, out_seq))
-        return;
-    uint16_t in_seq = (uint16_t)(out_seq - s->rw.seq_offset);
-    if (!pl_rtx_ring_get(t->ring, in_seq, n->now_ms, &pkt, &plen) || pl_rtp_parse(pkt, plen, &r) != 0)
-        return;
-    enum pl_codec codec = t->spec.codecs.pt_codec[r.pt];
-    uint8_t pt = codec ? s->spec.codecs.codec_pt[codec] : 0xff;
-    size_t len = 12 + r.payload_len;
-    if (pt == 0xff || len + PL_SRTP_MAX_TRAILER > PL_PKT_BUF)
-        return;
-    uint8_t *buf = pl_out_buf(w);
-    if (!buf)
-        return;
-    /* The same packet as first sent: same sequence number and timestamp (SRTP allows the
-     * repeat because the bytes are identical). */
-    pl_rtp_write_header(buf, PL_PKT_BUF, r.marker, pt, out_seq, r.ts + s->rw.ts_offset,
-                        s->spec.out_ssrc);
-    memcpy(buf + 12, r.payload, r.payload_len);
-    if (pl_srtp_protect_rtp(&sub->srtp, buf, &len, PL_PKT_BUF) != 0) {
-        pl_out_release(w, buf);
-        return;
-    }
-    w->stats.retransmissions++;
-    pl_out_queue(w, sub, buf, len);
-}
-
-static void keyframe_for(struct pl_peer *p, uint32_t media_ssrc)
-{
-    struct pl_slot *s = slot_by_ssrc(p, media_ssrc);
-    if (s && s->source)
-        pl_request_keyframe(s->source, false);
-}
-
-void pl_forward_rtcp(struct pl_peer *p, uint8_t *data, size_t len)
-{
-    struct pl_worker *w = p->w;
-    if (pl_srtp_unprotect_rtcp(&p->srtp, data, &len) != 0) {
-        w->stats.srtp_errors++;
-        return;
-    }
-    if (pl_rtcp_validate(data, len) != 0) {
-        w->stats.rx_dropped++;
-        return;
-    }
-    struct pl_rtcp_iter it;
-    struct pl_rtcp_pkt pkt;
-    pl_rtcp_iter_init(&it, data, len);
-    while (pl_rtcp_iter_next(&it, &pkt)) {
-        if (pkt.type == PL_RTCP_RTPFB && pkt.fmt == 1) {
-            struct nack_ctx n = {slot_by_ssrc(p, pkt.media_ssrc), pl_now_ms()};
-            if (n.slot)
-                pl_rtcp_parse_nack(&pkt, resend, &n);
-        } else if (pkt.type == PL_RTCP_PSFB && pkt.fmt == 1) {
-            keyframe_for(p, pkt.media_ssrc);
-        } else if (pkt.type == PL_RTCP_PSFB && pkt.fmt == 4) {
-            struct pl_rtcp_fir_entry fir[8];
-            int n = pl_rtcp_parse_fir(&pkt, fir, 8);
-            for (int i = 0; i < n; i++)
-                keyframe_for(p, fir[i].ssrc);
-        }
-        /* SR/RR and congestion feedback from subscribers are not used yet. */
-    }
-}
