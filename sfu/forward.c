@@ -6,7 +6,9 @@
 #include "parley/log.h"
 #include "parley/rtp.h"
 #include "parley/time.h"
+#include "parley/h264.h"
 #include "parley/twcc.h"
+#include "parley/vp8.h"
 #include "worker_int.h"
 
 static struct pl_track *track_by_mid(struct pl_peer *p, const struct pl_rtp *r)
@@ -52,8 +54,32 @@ static struct pl_track *find_track(struct pl_peer *p, const struct pl_rtp *r, bo
     return NULL;
 }
 
+/* Does this packet start a keyframe (where a subscriber can start decoding a new source)? */
+static bool starts_keyframe(enum pl_codec codec, const struct pl_rtp *r)
+{
+    struct pl_vp8_desc d;
+    if (codec == PL_CODEC_VP8)
+        return pl_vp8_parse(r->payload, r->payload_len, &d) == 0 && d.keyframe;
+    if (codec == PL_CODEC_H264)
+        return pl_h264_is_keyframe(r->payload, r->payload_len);
+    return true; /* other codecs: no way to tell, start at once */
+}
+
+/* Rewrites a VP8 payload's picture id / TL0PICIDX into the slot's continuous numbering. */
+void pl_slot_rewrite_vp8(struct pl_slot *s, uint8_t *payload, size_t len)
+{
+    struct pl_vp8_desc d;
+    if (pl_vp8_parse(payload, len, &d) != 0 || !d.has_picture_id)
+        return;
+    uint16_t pid;
+    uint8_t tl0;
+    pl_vp8_rewrite_map_bits(&s->vp8, d.picture_id, d.picture_id_15bit ? 15 : 7,
+                            d.has_tl0picidx ? d.tl0picidx : 0, &pid, &tl0);
+    pl_vp8_rewrite(payload, len, &d, pid, tl0);
+}
+
 static void send_to_slot(struct pl_worker *w, struct pl_slot *s, const struct pl_rtp *r,
-                         enum pl_codec codec, uint32_t clock, uint64_t now_ms)
+                         enum pl_codec codec, bool keyframe, uint32_t clock, uint64_t now_ms)
 {
     struct pl_peer *sub = s->owner;
     if (!sub->srtp_ready || !sub->has_addr)
@@ -61,6 +87,14 @@ static void send_to_slot(struct pl_worker *w, struct pl_slot *s, const struct pl
     uint8_t pt = s->spec.codecs.codec_pt[codec];
     if (pt == 0xff)
         return; /* the subscriber did not negotiate this codec on that slot */
+    if (s->wait_keyframe) {
+        /* Delta frames of a new source cannot be decoded: hold until its keyframe. */
+        if (!keyframe) {
+            pl_request_keyframe(s->source, false);
+            return;
+        }
+        s->wait_keyframe = false;
+    }
     size_t len = 12 + r->payload_len;
     if (len + PL_SRTP_MAX_TRAILER > PL_PKT_BUF)
         return;
@@ -77,6 +111,8 @@ static void send_to_slot(struct pl_worker *w, struct pl_slot *s, const struct pl
         s->source_first_seq = seq;
     pl_rtp_write_header(buf, PL_PKT_BUF, r->marker, pt, seq, ts, s->spec.out_ssrc);
     memcpy(buf + 12, r->payload, r->payload_len);
+    if (codec == PL_CODEC_VP8)
+        pl_slot_rewrite_vp8(s, buf + 12, r->payload_len);
     if (pl_srtp_protect_rtp(&sub->srtp, buf, &len, PL_PKT_BUF) != 0) {
         w->stats.srtp_errors++;
         pl_out_release(w, buf);
@@ -125,8 +161,9 @@ static void deliver(struct pl_peer *p, struct pl_track *t, const uint8_t *pkt, s
     else if (t->ring)
         pl_rtx_ring_put(t->ring, r->seq, r->ts, now, pkt, len);
     uint32_t clock = t->spec.kind == PL_MEDIA_AUDIO ? 48000 : 90000;
+    bool keyframe = t->spec.kind == PL_MEDIA_VIDEO && starts_keyframe(codec, r);
     for (int i = 0; i < t->n_consumers; i++)
-        send_to_slot(w, t->consumers[i], r, codec, clock, now);
+        send_to_slot(w, t->consumers[i], r, codec, keyframe, clock, now);
 }
 
 /* RFC 4588: an RTX packet carries the original sequence number in its first two payload

@@ -277,6 +277,8 @@ void pl_peer_bind_slot(struct pl_peer *sub, int slot, struct pl_peer *pub)
     pl_rewrite_switch(&s->rw);
     if (t && track_add_consumer(t, s) == 0) {
         s->source = t;
+        s->wait_keyframe = t->spec.kind == PL_MEDIA_VIDEO;
+        pl_vp8_rewriter_switch(&s->vp8);
         if (sub->srtp_ready)
             pl_request_keyframe(t, true);
     }

@@ -114,6 +114,8 @@ static void resend(uint16_t out_seq, void *ud)
     pl_rtp_write_header(buf, PL_PKT_BUF, r.marker, pt, out_seq, r.ts + s->rw.ts_offset,
                         s->spec.out_ssrc);
     memcpy(buf + 12, r.payload, r.payload_len);
+    if (codec == PL_CODEC_VP8)
+        pl_slot_rewrite_vp8(s, buf + 12, r.payload_len);
     if (pl_srtp_protect_rtp(&sub->srtp, buf, &len, PL_PKT_BUF) != 0) {
         pl_out_release(w, buf);
         return;

@@ -16,6 +16,7 @@
 #include "parley/nack_gen.h"
 #include "parley/rtx_ring.h"
 #include "parley/twcc.h"
+#include "parley/vp8.h"
 #include "parley/srtp.h"
 #include "parley/worker.h"
 
@@ -54,6 +55,8 @@ struct pl_slot {
     struct pl_track *source;
     struct pl_rewriter rw; /* continuous SSRC stream across source changes */
     uint16_t source_first_seq; /* first sequence number sent from the current source */
+    bool wait_keyframe;    /* video: a new source starts at its next keyframe */
+    struct pl_vp8_rewriter vp8; /* picture id / TL0PICIDX continuous across sources */
     uint64_t packets, bytes;
 };
 
@@ -157,6 +160,7 @@ void pl_forward_rtp(struct pl_peer *p, uint8_t *data, size_t len);
 void pl_forward_rtcp(struct pl_peer *p, uint8_t *data, size_t len);
 void pl_request_keyframe(struct pl_track *t, bool force);
 void pl_send_feedback(struct pl_peer *p);
+void pl_slot_rewrite_vp8(struct pl_slot *s, uint8_t *payload, size_t len);
 void pl_send_nacks(struct pl_peer *p, uint64_t now_ms);
 
 #endif
