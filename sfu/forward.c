@@ -26,32 +26,86 @@ static struct pl_track *track_by_mid(struct pl_peer *p, const struct pl_rtp *r)
     return NULL;
 }
 
-static struct pl_track *find_track(struct pl_peer *p, const struct pl_rtp *r, bool *is_rtx)
+/* The value of header extension `ext` as a string it equals, or false. */
+static bool ext_equals(const struct pl_peer *p, const struct pl_rtp *r, enum pl_ext ext,
+                       const char *want)
+{
+    const uint8_t *val;
+    size_t vlen;
+    uint8_t id = p->ext_id[ext];
+    return id && pl_rtp_ext_find(r, id, &val, &vlen) && strlen(want) == vlen &&
+           memcmp(want, val, vlen) == 0;
+}
+
+/* Learns an SSRC not seen yet: the MID extension names the track, RID (or repaired-RID for
+ * RTX) the simulcast layer; without rids the track has one layer. */
+static struct pl_track *learn_ssrc(struct pl_peer *p, const struct pl_rtp *r, int *layer,
+                                   bool *is_rtx)
+{
+    struct pl_track *t = track_by_mid(p, r);
+    if (!t)
+        return NULL;
+    *is_rtx = t->spec.codecs.pt_codec[r->pt] == PL_CODEC_RTX;
+    int l = t->spec.n_rids ? -1 : 0;
+    for (int i = 0; i < t->spec.n_rids && l < 0; i++)
+        if (ext_equals(p, r, *is_rtx ? PL_EXT_REPAIRED_RID : PL_EXT_RID, t->spec.rids[i]))
+            l = i;
+    if (l < 0 || l >= t->n_layers)
+        return NULL;
+    struct pl_layer *ly = &t->layers[l];
+    if (*is_rtx ? ly->rtx_ssrc != 0 : ly->ssrc != 0)
+        return NULL; /* that layer has its SSRC already: not this one */
+    if (*is_rtx)
+        ly->rtx_ssrc = r->ssrc;
+    else
+        ly->ssrc = r->ssrc;
+    PL_INFO("forward", "peer %u: mid %s layer %d%s is ssrc %u", p->id, t->spec.mid, l,
+            *is_rtx ? " (rtx)" : "", r->ssrc);
+    *layer = l;
+    return t;
+}
+
+static struct pl_track *find_track(struct pl_peer *p, const struct pl_rtp *r, int *layer,
+                                   bool *is_rtx)
 {
     *is_rtx = false;
     for (int i = 0; i < p->n_tracks; i++) {
         struct pl_track *t = &p->tracks[i];
-        if (t->spec.ssrc == r->ssrc)
-            return t;
-        if (t->spec.rtx_ssrc && t->spec.rtx_ssrc == r->ssrc) {
-            *is_rtx = true;
-            return t;
+        for (int l = 0; l < t->n_layers; l++) {
+            if (t->layers[l].ssrc == r->ssrc || (t->layers[l].rtx_ssrc == r->ssrc && r->ssrc)) {
+                *is_rtx = t->layers[l].ssrc != r->ssrc;
+                *layer = l;
+                return t;
+            }
         }
     }
-    /* No SSRC in the SDP (or a new one): the MID extension names the m-line. */
-    struct pl_track *t = track_by_mid(p, r);
-    if (t && t->spec.ssrc == 0) {
-        uint8_t c = t->spec.codecs.pt_codec[r->pt];
-        if (c == PL_CODEC_RTX) {
-            t->spec.rtx_ssrc = r->ssrc;
-            *is_rtx = true;
-        } else {
-            t->spec.ssrc = r->ssrc;
-            PL_INFO("forward", "peer %u: mid %s is ssrc %u", p->id, t->spec.mid, r->ssrc);
-        }
-        return t;
+    return learn_ssrc(p, r, layer, is_rtx);
+}
+
+int pl_choose_layer(const struct pl_track *t, int64_t bitrate)
+{
+    int best = -1, lowest = -1;
+    for (int l = 0; l < t->n_layers; l++) {
+        if (!t->layers[l].bitrate)
+            continue; /* not being sent */
+        if (lowest < 0)
+            lowest = l;
+        if ((int64_t)t->layers[l].bitrate <= bitrate)
+            best = l;
     }
-    return NULL;
+    return best >= 0 ? best : lowest >= 0 ? lowest : 0;
+}
+
+void pl_slot_retarget(struct pl_slot *s)
+{
+    if (!s->source || s->source->n_layers < 2)
+        return;
+    int target = pl_choose_layer(s->source, s->bitrate);
+    if (target != s->target) {
+        s->target = target;
+        if (target != s->layer)
+            pl_request_keyframe(s->source, target, true);
+    }
 }
 
 /* Does this packet start a keyframe (where a subscriber can start decoding a new source)? */
@@ -79,7 +133,7 @@ void pl_slot_rewrite_vp8(struct pl_slot *s, uint8_t *payload, size_t len)
 }
 
 static void send_to_slot(struct pl_worker *w, struct pl_slot *s, const struct pl_rtp *r,
-                         enum pl_codec codec, bool keyframe, uint32_t clock, uint64_t now_ms)
+                         enum pl_codec codec, uint32_t clock, uint64_t now_ms)
 {
     struct pl_peer *sub = s->owner;
     if (!sub->srtp_ready || !sub->has_addr)
@@ -87,14 +141,6 @@ static void send_to_slot(struct pl_worker *w, struct pl_slot *s, const struct pl
     uint8_t pt = s->spec.codecs.codec_pt[codec];
     if (pt == 0xff)
         return; /* the subscriber did not negotiate this codec on that slot */
-    if (s->wait_keyframe) {
-        /* Delta frames of a new source cannot be decoded: hold until its keyframe. */
-        if (!keyframe) {
-            pl_request_keyframe(s->source, false);
-            return;
-        }
-        s->wait_keyframe = false;
-    }
     size_t len = 12 + r->payload_len;
     if (len + PL_SRTP_MAX_TRAILER > PL_PKT_BUF)
         return;
@@ -147,28 +193,54 @@ static void note_audio_level(struct pl_peer *p, struct pl_track *t, const struct
     }
 }
 
-/* A packet of track t (original numbering): keep it for resends, fan it out. */
-static void deliver(struct pl_peer *p, struct pl_track *t, const uint8_t *pkt, size_t len,
-                    const struct pl_rtp *r)
+/* Should slot s get this packet of layer `layer`? A slot moves to its target layer (or starts
+ * a new source) only at a keyframe of it: delta frames of another stream cannot be decoded. */
+static bool slot_takes(struct pl_worker *w, struct pl_slot *s, int layer, bool keyframe)
+{
+    if (s->layer == layer)
+        return true;
+    if (s->target != layer)
+        return false;
+    if (!keyframe) {
+        pl_request_keyframe(s->source, layer, false);
+        return false;
+    }
+    if (s->layer >= 0)
+        w->stats.layer_switches++;
+    s->layer = layer;
+    pl_rewrite_switch(&s->rw);
+    pl_vp8_rewriter_switch(&s->vp8);
+    return true;
+}
+
+/* A packet of track t, layer `layer` (original numbering): keep it for resends, fan it out. */
+static void deliver(struct pl_peer *p, struct pl_track *t, int layer, const uint8_t *pkt,
+                    size_t len, const struct pl_rtp *r)
 {
     struct pl_worker *w = p->w;
     enum pl_codec codec = t->spec.codecs.pt_codec[r->pt];
     if (codec == 0 || codec == PL_CODEC_RTX)
         return;
     uint64_t now = pl_now_ms();
-    if (t->spec.kind == PL_MEDIA_AUDIO)
+    struct pl_layer *ly = &t->layers[layer];
+    ly->bytes += len;
+    if (t->spec.kind == PL_MEDIA_AUDIO) {
         note_audio_level(p, t, r);
-    else if (t->ring)
-        pl_rtx_ring_put(t->ring, r->seq, r->ts, now, pkt, len);
+    } else {
+        w->stats.rx_layer_packets[layer]++;
+        if (ly->ring)
+            pl_rtx_ring_put(ly->ring, r->seq, r->ts, now, pkt, len);
+    }
     uint32_t clock = t->spec.kind == PL_MEDIA_AUDIO ? 48000 : 90000;
     bool keyframe = t->spec.kind == PL_MEDIA_VIDEO && starts_keyframe(codec, r);
     for (int i = 0; i < t->n_consumers; i++)
-        send_to_slot(w, t->consumers[i], r, codec, keyframe, clock, now);
+        if (slot_takes(w, t->consumers[i], layer, keyframe))
+            send_to_slot(w, t->consumers[i], r, codec, clock, now);
 }
 
 /* RFC 4588: an RTX packet carries the original sequence number in its first two payload
  * bytes; rebuild the original packet and deliver it like any other. */
-static void unwrap_rtx(struct pl_peer *p, struct pl_track *t, const struct pl_rtp *r)
+static void unwrap_rtx(struct pl_peer *p, struct pl_track *t, int layer, const struct pl_rtp *r)
 {
     if (r->payload_len < 2)
         return; /* padding-only: a bandwidth probe */
@@ -177,19 +249,20 @@ static void unwrap_rtx(struct pl_peer *p, struct pl_track *t, const struct pl_rt
     for (int c = 0; c < 16 && codec < 0; c++)
         if (t->spec.codecs.rtx_pt_of_codec[c] == r->pt)
             codec = c;
-    if (codec < 0 || r->payload_len - 2 + 12 > PL_PKT_BUF)
+    struct pl_layer *ly = &t->layers[layer];
+    if (codec < 0 || !ly->ssrc || r->payload_len - 2 + 12 > PL_PKT_BUF)
         return;
     uint16_t osn = (uint16_t)(r->payload[0] << 8 | r->payload[1]);
-    if (t->nack)
-        pl_nack_gen_on_recovered(t->nack, osn);
+    if (ly->nack)
+        pl_nack_gen_on_recovered(ly->nack, osn);
     uint8_t pkt[PL_PKT_BUF];
     size_t len = pl_rtp_write_header(pkt, sizeof pkt, r->marker, t->spec.codecs.codec_pt[codec], osn,
-                                     r->ts, t->spec.ssrc);
+                                     r->ts, ly->ssrc);
     memcpy(pkt + len, r->payload + 2, r->payload_len - 2);
     len += r->payload_len - 2;
     struct pl_rtp orig;
     if (pl_rtp_parse(pkt, len, &orig) == 0)
-        deliver(p, t, pkt, len, &orig);
+        deliver(p, t, layer, pkt, len, &orig);
 }
 
 void pl_forward_rtp(struct pl_peer *p, uint8_t *data, size_t len)
@@ -206,21 +279,23 @@ void pl_forward_rtp(struct pl_peer *p, uint8_t *data, size_t len)
     }
     note_transport_seq(p, &r);
     bool is_rtx;
-    struct pl_track *t = find_track(p, &r, &is_rtx);
+    int layer = 0;
+    struct pl_track *t = find_track(p, &r, &layer, &is_rtx);
     if (!t) {
         w->stats.rx_dropped++;
         return;
     }
     if (is_rtx) {
-        unwrap_rtx(p, t, &r);
+        unwrap_rtx(p, t, layer, &r);
         return;
     }
     /* Losses on the way in are NACKed upstream; past repair, a keyframe is asked for. */
-    if (t->nack && pl_nack_gen_on_packet(t->nack, r.seq, pl_now_ms()))
-        pl_request_keyframe(t, false);
+    struct pl_nack_gen *nack = t->layers[layer].nack;
+    if (nack && pl_nack_gen_on_packet(nack, r.seq, pl_now_ms()))
+        pl_request_keyframe(t, layer, false);
     /* Padding-only packets are bandwidth probes meant for the node, not for subscribers. */
     if (r.payload_len == 0)
         return;
-    deliver(p, t, data, len, &r);
+    deliver(p, t, layer, data, len, &r);
 }
 

@@ -144,7 +144,7 @@ static void on_connected(struct pl_peer *p)
     /* The new subscriber needs keyframes from everything bound to its slots. */
     for (int i = 0; i < p->n_slots; i++)
         if (p->slots[i].source)
-            pl_request_keyframe(p->slots[i].source, true);
+            pl_request_keyframe(p->slots[i].source, p->slots[i].target, true);
     post_event(p, PL_EV_PEER_CONNECTED, NULL);
 }
 
@@ -208,15 +208,23 @@ struct pl_peer *pl_peer_create(struct pl_worker *w, const struct pl_peer_spec *s
     /* Optional helpers: without them the peer still works (no resends, no feedback). */
     for (int i = 0; i < p->n_tracks; i++) {
         struct pl_track *t = &p->tracks[i];
-        if (t->spec.kind != PL_MEDIA_VIDEO)
-            continue;
-        if ((t->ring = calloc(1, sizeof *t->ring)) &&
-            pl_rtx_ring_init(t->ring, PL_RTX_RING_PACKETS, PL_RTX_RING_MS) != 0) {
-            free(t->ring);
-            t->ring = NULL;
+        t->n_layers = t->spec.n_rids > 0 ? t->spec.n_rids : 1;
+        if (t->n_layers > PL_MAX_LAYERS)
+            t->n_layers = PL_MAX_LAYERS;
+        if (t->spec.n_rids == 0) {
+            t->layers[0].ssrc = t->spec.ssrc;
+            t->layers[0].rtx_ssrc = t->spec.rtx_ssrc;
         }
-        if ((t->nack = malloc(sizeof *t->nack)))
-            pl_nack_gen_init(t->nack);
+        for (int l = 0; l < t->n_layers && t->spec.kind == PL_MEDIA_VIDEO; l++) {
+            struct pl_layer *ly = &t->layers[l];
+            if ((ly->ring = calloc(1, sizeof *ly->ring)) &&
+                pl_rtx_ring_init(ly->ring, PL_RTX_RING_PACKETS, PL_RTX_RING_MS) != 0) {
+                free(ly->ring);
+                ly->ring = NULL;
+            }
+            if ((ly->nack = malloc(sizeof *ly->nack)))
+                pl_nack_gen_init(ly->nack);
+        }
     }
     if (p->ext_id[PL_EXT_TRANSPORT_CC] && p->n_tracks > 0 && (p->twcc = malloc(sizeof *p->twcc)))
         pl_twcc_recv_init(p->twcc, p->rtcp_ssrc, p->tracks[0].spec.ssrc);
@@ -263,24 +271,30 @@ static struct pl_track *track_of_kind(struct pl_peer *pub, enum pl_media_kind ki
     return NULL;
 }
 
-void pl_peer_bind_slot(struct pl_peer *sub, int slot, struct pl_peer *pub)
+void pl_peer_bind_slot(struct pl_peer *sub, int slot, struct pl_peer *pub, int64_t bitrate)
 {
     if (slot < 0 || slot >= sub->n_slots)
         return;
     struct pl_slot *s = &sub->slots[slot];
     struct pl_track *t = pub ? track_of_kind(pub, s->spec.kind) : NULL;
-    if (s->source == t)
+    s->bitrate = bitrate;
+    if (s->source == t) {
+        if (t)
+            pl_slot_retarget(s); /* only the bitrate changed */
         return;
+    }
     if (s->source)
         track_remove_consumer(s->source, s);
     s->source = NULL;
     pl_rewrite_switch(&s->rw);
     if (t && track_add_consumer(t, s) == 0) {
         s->source = t;
-        s->wait_keyframe = t->spec.kind == PL_MEDIA_VIDEO;
+        /* Video starts at a keyframe of the chosen layer; audio at once. */
+        s->layer = t->spec.kind == PL_MEDIA_VIDEO ? -1 : 0;
+        s->target = pl_choose_layer(t, bitrate);
         pl_vp8_rewriter_switch(&s->vp8);
         if (sub->srtp_ready)
-            pl_request_keyframe(t, true);
+            pl_request_keyframe(t, s->target, true);
     }
     PL_DEBUG("worker", "peer %u slot %d (mid %s) <- peer %u", sub->id, slot, s->spec.mid,
              pub ? pub->id : 0);
@@ -302,11 +316,13 @@ void pl_peer_destroy(struct pl_peer *p)
             pl_rewrite_switch(&t->consumers[j]->rw);
         }
         free(t->consumers);
-        if (t->ring) {
-            pl_rtx_ring_free(t->ring);
-            free(t->ring);
+        for (int l = 0; l < t->n_layers; l++) {
+            if (t->layers[l].ring) {
+                pl_rtx_ring_free(t->layers[l].ring);
+                free(t->layers[l].ring);
+            }
+            free(t->layers[l].nack);
         }
-        free(t->nack);
     }
     free(p->twcc);
     for (int i = 0; i < p->n_slots; i++)

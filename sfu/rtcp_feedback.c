@@ -30,16 +30,17 @@ void pl_send_feedback(struct pl_peer *p)
 /* NACKs to a publisher for what its video tracks lost on the way in. */
 void pl_send_nacks(struct pl_peer *p, uint64_t now_ms)
 {
-    for (int i = 0; i < p->n_tracks; i++) {
-        struct pl_track *t = &p->tracks[i];
+    for (int i = 0; i < p->n_tracks * PL_MAX_LAYERS; i++) {
+        struct pl_track *t = &p->tracks[i / PL_MAX_LAYERS];
+        struct pl_layer *ly = &t->layers[i % PL_MAX_LAYERS];
         uint16_t seqs[64];
-        int n = t->nack && t->spec.ssrc ? pl_nack_gen_due(t->nack, now_ms, PL_NACK_MS, seqs, 64) : 0;
+        int n = ly->nack && ly->ssrc ? pl_nack_gen_due(ly->nack, now_ms, PL_NACK_MS, seqs, 64) : 0;
         if (n <= 0)
             continue;
         uint8_t *buf = pl_out_buf(p->w);
         if (!buf)
             return;
-        size_t len = pl_rtcp_build_nack(buf, 1200, p->rtcp_ssrc, t->spec.ssrc, seqs, (size_t)n);
+        size_t len = pl_rtcp_build_nack(buf, 1200, p->rtcp_ssrc, ly->ssrc, seqs, (size_t)n);
         if (!len || pl_srtp_protect_rtcp(&p->srtp, buf, &len, PL_PKT_BUF) != 0) {
             pl_out_release(p->w, buf);
             continue;
@@ -49,20 +50,23 @@ void pl_send_nacks(struct pl_peer *p, uint64_t now_ms)
     }
 }
 
-void pl_request_keyframe(struct pl_track *t, bool force)
+void pl_request_keyframe(struct pl_track *t, int layer, bool force)
 {
     struct pl_peer *p = t->owner;
     uint64_t now = pl_now_ms();
-    if (t->spec.kind != PL_MEDIA_VIDEO || !t->spec.ssrc || !p->srtp_ready || !p->has_addr)
+    if (layer < 0 || layer >= t->n_layers)
+        layer = 0;
+    struct pl_layer *ly = &t->layers[layer];
+    if (t->spec.kind != PL_MEDIA_VIDEO || !ly->ssrc || !p->srtp_ready || !p->has_addr)
         return;
-    if (!force && now - t->last_pli_ms < PL_PLI_INTERVAL_MS)
+    if (!force && now - ly->last_pli_ms < PL_PLI_INTERVAL_MS)
         return;
-    t->last_pli_ms = now;
+    ly->last_pli_ms = now;
     p->w->stats.keyframe_requests++;
     uint8_t *buf = pl_out_buf(p->w);
     if (!buf)
         return;
-    size_t len = pl_rtcp_build_pli(buf, PL_PKT_BUF, p->rtcp_ssrc, t->spec.ssrc);
+    size_t len = pl_rtcp_build_pli(buf, PL_PKT_BUF, p->rtcp_ssrc, ly->ssrc);
     if (!len || pl_srtp_protect_rtcp(&p->srtp, buf, &len, PL_PKT_BUF) != 0) {
         pl_out_release(p->w, buf);
         return;
@@ -96,10 +100,12 @@ static void resend(uint16_t out_seq, void *ud)
     size_t plen;
     struct pl_rtp r;
     /* Nothing to resend from before the slot's current source began. */
-    if (!t || !t->ring || s->rw.resync || !sub->has_addr || pl_seq_newer(s->source_first_seq, out_seq))
+    if (!t || s->layer < 0 || !t->layers[s->layer].ring || s->rw.resync || !sub->has_addr ||
+        pl_seq_newer(s->source_first_seq, out_seq))
         return;
     uint16_t in_seq = (uint16_t)(out_seq - s->rw.seq_offset);
-    if (!pl_rtx_ring_get(t->ring, in_seq, n->now_ms, &pkt, &plen) || pl_rtp_parse(pkt, plen, &r) != 0)
+    if (!pl_rtx_ring_get(t->layers[s->layer].ring, in_seq, n->now_ms, &pkt, &plen) ||
+        pl_rtp_parse(pkt, plen, &r) != 0)
         return;
     enum pl_codec codec = t->spec.codecs.pt_codec[r.pt];
     uint8_t pt = codec ? s->spec.codecs.codec_pt[codec] : 0xff;
@@ -128,7 +134,7 @@ static void keyframe_for(struct pl_peer *p, uint32_t media_ssrc)
 {
     struct pl_slot *s = slot_by_ssrc(p, media_ssrc);
     if (s && s->source)
-        pl_request_keyframe(s->source, false);
+        pl_request_keyframe(s->source, s->layer >= 0 ? s->layer : s->target, false);
 }
 
 void pl_forward_rtcp(struct pl_peer *p, uint8_t *data, size_t len)

@@ -131,6 +131,28 @@ static void report_levels(struct pl_worker *w)
         free(ev);
 }
 
+/* Once a tick: each layer's bitrate, then every video slot's target layer from it. */
+static void measure_layers(struct pl_worker *w)
+{
+    uint64_t key;
+    void *val;
+    for (size_t it = 0; pl_map_next(&w->peers_by_id, &it, &key, &val);) {
+        struct pl_peer *p = val;
+        for (int i = 0; i < p->n_tracks; i++)
+            for (int l = 0; l < p->tracks[i].n_layers; l++) {
+                struct pl_layer *ly = &p->tracks[i].layers[l];
+                ly->bitrate = (uint32_t)(ly->bytes * 8); /* the tick is one second */
+                ly->bytes = 0;
+            }
+    }
+    for (size_t it = 0; pl_map_next(&w->peers_by_id, &it, &key, &val);) {
+        struct pl_peer *p = val;
+        for (int i = 0; i < p->n_slots; i++)
+            if (p->slots[i].source && p->slots[i].spec.kind == PL_MEDIA_VIDEO)
+                pl_slot_retarget(&p->slots[i]);
+    }
+}
+
 static void on_tick(uv_timer_t *t)
 {
     struct pl_worker *w = t->data;
@@ -151,6 +173,7 @@ static void on_tick(uv_timer_t *t)
             failed[n_failed++] = p;
     }
     report_levels(w);
+    measure_layers(w);
     pthread_mutex_lock(&w->stats_mu);
     w->published = w->stats;
     pthread_mutex_unlock(&w->stats_mu);
@@ -213,7 +236,7 @@ static void handle_command(struct pl_mailbox *mb, struct pl_msg *msg, void *user
         struct pl_peer *sub = pl_map_get(&w->peers_by_id, c->subscriber_id);
         struct pl_peer *pub = c->publisher_id ? pl_map_get(&w->peers_by_id, c->publisher_id) : NULL;
         if (sub && (pub || !c->publisher_id))
-            pl_peer_bind_slot(sub, c->slot, pub);
+            pl_peer_bind_slot(sub, c->slot, pub, c->bitrate);
         break;
     }
     default:

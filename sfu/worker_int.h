@@ -32,19 +32,28 @@
 struct pl_peer;
 struct pl_slot;
 
+/* One RTP stream of a track: the track itself, or one simulcast layer of it. */
+struct pl_layer {
+    uint32_t ssrc;            /* 0 until known (simulcast: learnt from the RID extension) */
+    uint32_t rtx_ssrc;
+    struct pl_rtx_ring *ring; /* video: what was received, for subscribers' NACKs */
+    struct pl_nack_gen *nack; /* video: what the publisher's packets lost on the way in */
+    uint64_t last_pli_ms;
+    uint64_t bytes;           /* received since the last tick */
+    uint32_t bitrate;         /* bits/s over the last tick; 0: the layer is not being sent */
+};
+
 /* A stream a peer publishes (one per publish m-line). */
 struct pl_track {
     struct pl_peer *owner;
     struct pl_publish_spec spec;
+    struct pl_layer layers[PL_MAX_LAYERS];
+    int n_layers;
     struct pl_slot **consumers;  /* slots bound to this track */
     int n_consumers;
     int cap_consumers;
-    uint64_t last_pli_ms;
-    uint8_t fir_seq;
     uint32_t level_sum;    /* RFC 6464 levels (-dBov) since the last report */
     uint32_t level_count;
-    struct pl_rtx_ring *ring; /* video: what was received, for subscribers' NACKs */
-    struct pl_nack_gen *nack; /* video: what the publisher's packets lost on the way in */
 };
 
 /* A recvonly transceiver of a subscriber, which the node sends one track into. */
@@ -55,7 +64,9 @@ struct pl_slot {
     struct pl_track *source;
     struct pl_rewriter rw; /* continuous SSRC stream across source changes */
     uint16_t source_first_seq; /* first sequence number sent from the current source */
-    bool wait_keyframe;    /* video: a new source starts at its next keyframe */
+    int layer;             /* layer of the source being forwarded; -1: none yet */
+    int target;            /* layer to move to at its next keyframe */
+    int64_t bitrate;       /* what the subscriber asked for (SUBSCRIBE) */
     struct pl_vp8_rewriter vp8; /* picture id / TL0PICIDX continuous across sources */
     uint64_t packets, bytes;
 };
@@ -148,7 +159,7 @@ void pl_peer_fail(struct pl_peer *p, const char *reason);
 struct pl_peer *pl_peer_by_addr(struct pl_worker *w, const struct sockaddr *sa);
 void pl_peer_learn_addr(struct pl_peer *p, const struct sockaddr *sa, bool nominate);
 void pl_peer_on_dtls(struct pl_peer *p, const uint8_t *data, size_t len);
-void pl_peer_bind_slot(struct pl_peer *sub, int slot, struct pl_peer *pub);
+void pl_peer_bind_slot(struct pl_peer *sub, int slot, struct pl_peer *pub, int64_t bitrate);
 uint64_t pl_addr_key(const struct sockaddr *sa);
 socklen_t pl_sockaddr_len(const struct sockaddr *sa);
 
@@ -158,7 +169,11 @@ void pl_ice_on_stun(struct pl_worker *w, uint8_t *data, size_t len, const struct
 /* forward.c */
 void pl_forward_rtp(struct pl_peer *p, uint8_t *data, size_t len);
 void pl_forward_rtcp(struct pl_peer *p, uint8_t *data, size_t len);
-void pl_request_keyframe(struct pl_track *t, bool force);
+void pl_request_keyframe(struct pl_track *t, int layer, bool force);
+/* The highest layer that is being sent and fits `bitrate`, else the lowest being sent. */
+int pl_choose_layer(const struct pl_track *t, int64_t bitrate);
+/* Sets the slot's target layer from its bitrate; asks for a keyframe when it changes. */
+void pl_slot_retarget(struct pl_slot *s);
 void pl_send_feedback(struct pl_peer *p);
 void pl_slot_rewrite_vp8(struct pl_slot *s, uint8_t *payload, size_t len);
 void pl_send_nacks(struct pl_peer *p, uint64_t now_ms);

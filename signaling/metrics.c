@@ -55,6 +55,8 @@ static char *render(struct pl_signaling *s, size_t *len)
         return NULL;
     for (int i = 0; i < node->n_workers; i++)
         pl_worker_get_stats(node->workers[i], &st[i]);
+#define F2(field, type, help) \
+    family(&t, node, st, #field, type, help, offsetof(struct pl_worker_stats, field))
 #define F(field, type, help) \
     family(&t, node, st, #field, type, help, offsetof(struct pl_worker_stats, field))
     F(rx_packets, "counter", "Datagrams received by the worker.");
@@ -77,6 +79,14 @@ static char *render(struct pl_signaling *s, size_t *len)
     F(rtx_received, "counter", "Retransmissions (RTX) received from publishers.");
     F(peers, "gauge", "Peers on the worker.");
 #undef F
+    add(&t, "# HELP parley_rx_layer_packets_total Video packets received per simulcast layer "
+            "(0 lowest).\n# TYPE parley_rx_layer_packets_total counter\n");
+    for (int i = 0; i < node->n_workers; i++)
+        for (int l = 0; l < PL_MAX_LAYERS; l++)
+            add(&t, "parley_rx_layer_packets_total{worker=\"%d\",layer=\"%d\"} %llu\n", i, l,
+                (unsigned long long)st[i].rx_layer_packets[l]);
+    F2(layer_switches, "counter", "Slots moved to another simulcast layer.");
+#undef F2
     int meetings = 0, participants = 0, recording = 0;
     for (struct pl_meeting *m = s->meetings; m; m = m->next) {
         if (m->ended)

@@ -66,7 +66,7 @@ char *pl_offer_accept(struct pl_signaling *s, struct pl_participant *p, const ch
     if (pl_sdp_parse(sdp, len, &offer, err, errlen) != 0)
         return NULL;
     /* transport-cc: the node answers publishers' packets with feedback (sfu/twcc.c). */
-    struct pl_negotiate_opts opts = {.h264 = true, .transport_cc = true};
+    struct pl_negotiate_opts opts = {.h264 = true, .transport_cc = true, .simulcast = true};
     struct pl_negotiated neg;
     if (pl_sdp_negotiate(&offer, &opts, &neg, err, errlen) != 0) {
         pl_sdp_free(&offer);
@@ -121,6 +121,9 @@ char *pl_offer_accept(struct pl_signaling *s, struct pl_participant *p, const ch
                 t->rtx_ssrc = nm->recv_ssrcs[0].rtx_ssrc;
             }
             fill_codecs(&t->codecs, nm);
+            /* Simulcast layers, lowest quality first as browsers list their encodings. */
+            for (int r = 0; r < nm->n_recv_rids && t->n_rids < PL_MAX_LAYERS; r++)
+                snprintf(t->rids[t->n_rids++], sizeof t->rids[0], "%s", nm->recv_rids[r].id);
             p->publishes[nm->kind] = true;
         } else if (nm->dir == PL_DIR_SENDONLY) {
             struct pl_slot_spec *sl = &spec->slots[spec->n_slots];

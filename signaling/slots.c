@@ -10,7 +10,7 @@
 #include "sig_int.h"
 
 static void post_bind(struct pl_signaling *s, struct pl_participant *sub, int slot,
-                      struct pl_participant *pub)
+                      struct pl_participant *pub, int64_t bitrate)
 {
     struct pl_cmd_bind *b = calloc(1, sizeof *b);
     if (!b)
@@ -19,6 +19,7 @@ static void post_bind(struct pl_signaling *s, struct pl_participant *sub, int sl
     b->subscriber_id = sub->peer_id;
     b->slot = slot;
     b->publisher_id = pub ? pub->peer_id : 0;
+    b->bitrate = bitrate;
     if (pl_worker_post(s->node->workers[sub->meeting->worker], &b->hdr) != 0)
         free(b);
 }
@@ -66,7 +67,7 @@ static void assign_audio(struct pl_signaling *s, struct pl_meeting *m)
                 struct pl_slot_state *st = &sub->slots[i];
                 if (st->kind == PL_MEDIA_AUDIO && !st->feed) {
                     st->feed = pub;
-                    post_bind(s, sub, i, pub);
+                    post_bind(s, sub, i, pub, 0);
                     changed = true;
                     break;
                 }
@@ -86,7 +87,7 @@ void pl_slots_media_ready(struct pl_signaling *s, struct pl_participant *p)
             continue;
         for (int i = 0; i < o->n_slots; i++)
             if (o->slots[i].feed == p && o->slots[i].kind == PL_MEDIA_VIDEO)
-                post_bind(s, o, i, p);
+                post_bind(s, o, i, p, o->slots[i].bitrate);
     }
     assign_audio(s, m);
 }
@@ -206,11 +207,12 @@ int pl_slots_change(struct pl_signaling *s, struct pl_participant *p,
     for (int i = 0; i < n; i++) {
         if (p->slots[i].kind != PL_MEDIA_VIDEO)
             continue;
-        p->slots[i].bitrate = rate[i];
-        if (p->slots[i].feed == feed[i])
+        /* A new feed, or the same feed at another bitrate (the worker picks the layer). */
+        if (p->slots[i].feed == feed[i] && p->slots[i].bitrate == rate[i])
             continue;
+        p->slots[i].bitrate = rate[i];
         p->slots[i].feed = feed[i];
-        post_bind(s, p, i, feed[i] && feed[i]->peer_id ? feed[i] : NULL);
+        post_bind(s, p, i, feed[i] && feed[i]->peer_id ? feed[i] : NULL, rate[i]);
     }
     rc = 0;
 out:

@@ -8,7 +8,9 @@
 // (URL `autosub=0` turns that off; tests then drive window.parley.subscribe / unsubSub).
 //
 // URL parameters: meeting, name, token, host=1 (INIT instead of JOIN), autojoin=1, slots (video/
-// audio slot pairs, default 8), autosub=0, width / height (camera resolution, default 640x480).
+// audio slot pairs, default 8), autosub=0, width / height (camera resolution, default 640x480),
+// simulcast=1 (publish three layers q/h/f at 1/4, 1/2 and full resolution), bitrate=N (bits/s
+// each automatic video subscription asks for, default 1500000).
 
 const DEFAULT_SLOTS = 8;
 const MAX_SLOTS = 49;
@@ -108,8 +110,8 @@ function sendPacket(obj) {
 }
 
 function subEntry(x) {
-  if (typeof x === 'string') return { account_id: x, bitrate: SUB_BITRATE };
-  return { account_id: x.account_id, bitrate: x.bitrate ?? SUB_BITRATE };
+  if (typeof x === 'string') return { account_id: x, bitrate: parley.subBitrate ?? SUB_BITRATE };
+  return { account_id: x.account_id, bitrate: x.bitrate ?? parley.subBitrate ?? SUB_BITRATE };
 }
 
 function unsubEntry(x) {
@@ -453,7 +455,8 @@ async function fetchToken(meetingId, accountId, role) {
 async function join(meetingId, accountId, slots = DEFAULT_SLOTS, options = {}) {
   if (parley.state === 'joining' || parley.state === 'connected') return;
   const mySession = ++session;
-  const { host = false, autosub = true, width = 640, height = 480 } = options;
+  const { host = false, autosub = true, width = 640, height = 480, simulcast = false } = options;
+  if (options.bitrate) parley.subBitrate = options.bitrate;
   answered = false;
   offerSent = false;
   offerOut = false;
@@ -495,7 +498,13 @@ async function join(meetingId, accountId, slots = DEFAULT_SLOTS, options = {}) {
   const [mic] = stream.getAudioTracks();
   const [cam] = stream.getVideoTracks();
   pc.addTransceiver(mic || 'audio', { direction: 'sendonly', streams: [stream] });
-  pc.addTransceiver(cam || 'video', { direction: 'sendonly', streams: [stream] });
+  // Simulcast: three encodings, lowest first (the node takes the rids in this order).
+  const sendEncodings = simulcast ? [
+    { rid: 'q', scaleResolutionDownBy: 4, maxBitrate: 150000 },
+    { rid: 'h', scaleResolutionDownBy: 2, maxBitrate: 500000 },
+    { rid: 'f', maxBitrate: 2500000 },
+  ] : undefined;
+  pc.addTransceiver(cam || 'video', { direction: 'sendonly', streams: [stream], sendEncodings });
   for (let i = 0; i < slots; i++) {
     pc.addTransceiver('video', { direction: 'recvonly' });
     pc.addTransceiver('audio', { direction: 'recvonly' });
@@ -593,6 +602,8 @@ const urlSlots = slotCountFrom(params.get('slots'));
 const urlOptions = {
   token: params.get('token') ?? '',
   autosub: params.get('autosub') !== '0',
+  simulcast: params.get('simulcast') === '1',
+  bitrate: intParam(params.get('bitrate'), SUB_BITRATE, 0, 100000000),
   width: intParam(params.get('width'), 640, 16, 3840),
   height: intParam(params.get('height'), 480, 16, 2160),
 };

@@ -14,6 +14,7 @@ struct pl_dtls_ctx;
 struct pl_worker;
 
 #define PL_MAX_PUBLISH_TRACKS 4
+#define PL_MAX_LAYERS 3          /* simulcast layers of one video track */
 #define PL_ICE_UFRAG_LEN 16
 #define PL_ICE_PWD_LEN 32
 
@@ -30,6 +31,9 @@ struct pl_publish_spec {
     uint32_t ssrc;                  /* 0 when the SDP gave none: learnt from the MID extension */
     uint32_t rtx_ssrc;
     struct pl_media_codecs codecs;
+    /* Simulcast: the rids of the layers, lowest quality first (offer order); none: one layer. */
+    char rids[PL_MAX_LAYERS][16];
+    int n_rids;
 };
 
 struct pl_slot_spec {
@@ -73,6 +77,7 @@ struct pl_cmd_bind {
     uint32_t subscriber_id;
     int slot;
     uint32_t publisher_id;
+    int64_t bitrate;   /* video: what the subscriber asked for (bits/s): picks the layer */
 };
 
 enum pl_worker_event_type {
@@ -128,6 +133,8 @@ struct pl_worker_stats {
     uint64_t keyframe_requests; /* PLIs sent to publishers */
     uint64_t nacks_sent;        /* sequence numbers NACKed to publishers */
     uint64_t rtx_received;      /* retransmissions (RTX) received from publishers */
+    uint64_t rx_layer_packets[PL_MAX_LAYERS]; /* video packets received per simulcast layer */
+    uint64_t layer_switches;    /* slots moved to another simulcast layer */
     uint64_t peers;
 };
 void pl_worker_get_stats(struct pl_worker *w, struct pl_worker_stats *out);
