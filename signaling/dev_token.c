@@ -9,25 +9,9 @@
 #include "parley/log.h"
 #include "sig_int.h"
 
-static int reply(struct lws *wsi, unsigned status, const char *body)
+static int json_reply(struct lws *wsi, unsigned status, const char *body)
 {
-    size_t len = strlen(body);
-    unsigned char buf[LWS_PRE + 1024];
-    unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
-    if (lws_add_http_common_headers(wsi, status, "application/json", len, &p, end) ||
-        lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
-                                     (const unsigned char *)"no-store", 8, &p, end) ||
-        lws_finalize_write_http_header(wsi, start, &p, end))
-        return -1;
-    unsigned char *out = malloc(LWS_PRE + len);
-    if (!out)
-        return -1;
-    memcpy(out + LWS_PRE, body, len);
-    int n = lws_write(wsi, out + LWS_PRE, len, LWS_WRITE_HTTP_FINAL);
-    free(out);
-    if (n < (int)len)
-        return -1;
-    return lws_http_transaction_completed(wsi) ? -1 : 0;
+    return pl_http_reply(wsi, status, "application/json", body, strlen(body));
 }
 
 static int arg(struct lws *wsi, const char *name, char *out, int len)
@@ -45,13 +29,13 @@ int pl_dev_token_callback(struct lws *wsi, enum lws_callback_reasons reason, voi
     /* lws_get_urlarg_by_name copies "name=value" and returns the value part. */
     char meeting[PL_TOKEN_ID_MAX + 16], account[PL_TOKEN_ID_MAX + 16], role[48];
     if (arg(wsi, "meeting=", meeting, sizeof meeting) || arg(wsi, "account=", account, sizeof account))
-        return reply(wsi, 400, "{\"error\":\"meeting and account are required\"}");
+        return json_reply(wsi, 400, "{\"error\":\"meeting and account are required\"}");
     if (arg(wsi, "role=", role, sizeof role))
         snprintf(role, sizeof role, "role=participant");
     const char *m = strchr(meeting, '=') + 1, *a = strchr(account, '=') + 1, *r = strchr(role, '=') + 1;
     int rv = pl_role_parse(r);
     if (rv < 0)
-        return reply(wsi, 400, "{\"error\":\"role must be host, participant or recorder\"}");
+        return json_reply(wsi, 400, "{\"error\":\"role must be host, participant or recorder\"}");
     struct pl_token t = {.role = (enum pl_role)rv};
     snprintf(t.meeting_id, sizeof t.meeting_id, "%s", m);
     snprintf(t.account_id, sizeof t.account_id, "%s", a);
@@ -61,12 +45,12 @@ int pl_dev_token_callback(struct lws *wsi, enum lws_callback_reasons reason, voi
     const char *secret = s->node->cfg.token_secret;
     char *tok = pl_token_mint((const uint8_t *)secret, strlen(secret), &t);
     if (!tok)
-        return reply(wsi, 400, "{\"error\":\"ids must be 1 to 128 characters\"}");
+        return json_reply(wsi, 400, "{\"error\":\"ids must be 1 to 128 characters\"}");
     json_t *body = json_pack("{s:s}", "token", tok);
     free(tok);
     char *text = json_dumps(body, JSON_COMPACT);
     json_decref(body);
-    int rc = reply(wsi, 200, text ? text : "{}");
+    int rc = json_reply(wsi, 200, text ? text : "{}");
     free(text);
     return rc;
 }

@@ -106,24 +106,6 @@ static char *render(struct pl_signaling *s, size_t *len)
     return t.buf;
 }
 
-static int reply(struct lws *wsi, unsigned status, const char *type, const char *body, size_t len)
-{
-    unsigned char hdr[LWS_PRE + 512];
-    unsigned char *start = hdr + LWS_PRE, *p = start, *end = hdr + sizeof hdr - 1;
-    if (lws_add_http_common_headers(wsi, status, type, len, &p, end) ||
-        lws_finalize_write_http_header(wsi, start, &p, end))
-        return -1;
-    unsigned char *out = malloc(LWS_PRE + len + 1);
-    if (!out)
-        return -1;
-    memcpy(out + LWS_PRE, body, len);
-    int n = lws_write(wsi, out + LWS_PRE, len, LWS_WRITE_HTTP_FINAL);
-    free(out);
-    if (n < (int)len)
-        return -1;
-    return lws_http_transaction_completed(wsi) ? -1 : 0;
-}
-
 int pl_metrics_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                         size_t len)
 {
@@ -133,13 +115,13 @@ int pl_metrics_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
     char uri[64] = "";
     lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI);
     if (strstr(uri, "healthz"))
-        return reply(wsi, s->stopping ? 503 : 200, "text/plain", s->stopping ? "stopping\n" : "ok\n",
+        return pl_http_reply(wsi, s->stopping ? 503 : 200, "text/plain", s->stopping ? "stopping\n" : "ok\n",
                      s->stopping ? 9 : 3);
     size_t n = 0;
     char *text = render(s, &n);
     if (!text)
-        return reply(wsi, 500, "text/plain", "out of memory\n", 14);
-    int rc = reply(wsi, 200, "text/plain; version=0.0.4", text, n);
+        return pl_http_reply(wsi, 500, "text/plain", "out of memory\n", 14);
+    int rc = pl_http_reply(wsi, 200, "text/plain; version=0.0.4", text, n);
     free(text);
     return rc;
 }

@@ -135,6 +135,9 @@ int pl_slots_change(struct pl_signaling *s, struct pl_participant *p,
 void pl_slots_forget(struct pl_signaling *s, struct pl_participant *gone);
 void pl_slots_send(struct pl_participant *p);
 
+/* http_reply.c: a whole small response from an lws HTTP callback; returns the callback's result. */
+int pl_http_reply(struct lws *wsi, unsigned status, const char *type, const char *body, size_t len);
+
 /* control_client.c: callbacks to the control plane, off the loop thread */
 void pl_control_post(struct pl_signaling *s, const char *path, json_t *body); /* takes body */
 void pl_control_stopping(void); /* retries stop: the node is going down */

@@ -424,6 +424,17 @@ export async function startNode(t, {
 
 export { httpGet };
 
+// Sum of a Prometheus metric of the node's /metrics text over all its labels.
+export function metricSum(text, name) {
+  let sum = 0, found = false;
+  for (const line of text.split('\n')) {
+    const m = line.match(/^([a-z_]+)(\{[^}]*\})? (\d+)$/);
+    if (m && m[1] === name) { sum += Number(m[3]); found = true; }
+  }
+  if (!found) throw new Error(`/metrics has no ${name}`);
+  return sum;
+}
+
 // ---- browser --------------------------------------------------------------------------------
 
 // A fresh headless Chromium (own temp profile). Several pages of one browser each get their own

@@ -2,17 +2,7 @@
 // keep decoding each other in every 1 s interval (no freeze of a second), the node NACKs what
 // publishers lost on the way in (and unwraps their RTX), and answers subscribers' NACKs from its
 // retransmission ring. Run: node tests/e2e/loss.test.mjs
-import { runTest, startNode, meetingCheck, sleep, withTimeout, httpGet } from './lib.mjs';
-
-function metric(text, name) {
-  let sum = 0, found = false;
-  for (const line of text.split('\n')) {
-    const m = line.match(/^([a-z_]+)(\{[^}]*\})? (\d+)$/);
-    if (m && m[1] === name) { sum += Number(m[3]); found = true; }
-  }
-  if (!found) throw new Error(`/metrics has no ${name}`);
-  return sum;
-}
+import { runTest, startNode, meetingCheck, sleep, withTimeout, httpGet, metricSum } from './lib.mjs';
 
 runTest('loss', async (t) => {
   const node = await startNode(t, { args: ['--drop-rate', '0.05'] });
@@ -21,12 +11,12 @@ runTest('loss', async (t) => {
   });
   await sleep(1100); // workers publish their counters once a second
   const m = await httpGet(`${node.url}/metrics`);
-  const nacks = metric(m.body, 'parley_nacks_received_total');
-  const resent = metric(m.body, 'parley_retransmissions_total');
-  const dropped = metric(m.body, 'parley_rx_dropped_total');
-  const feedback = metric(m.body, 'parley_twcc_feedback_total');
-  const nacksUp = metric(m.body, 'parley_nacks_sent_total');
-  const rtxIn = metric(m.body, 'parley_rtx_received_total');
+  const nacks = metricSum(m.body, 'parley_nacks_received_total');
+  const resent = metricSum(m.body, 'parley_retransmissions_total');
+  const dropped = metricSum(m.body, 'parley_rx_dropped_total');
+  const feedback = metricSum(m.body, 'parley_twcc_feedback_total');
+  const nacksUp = metricSum(m.body, 'parley_nacks_sent_total');
+  const rtxIn = metricSum(m.body, 'parley_rtx_received_total');
   t.log(`/metrics: ${dropped} datagrams dropped on the way in, ${nacks} NACKed sequence numbers, ` +
     `${resent} retransmissions, ${feedback} transport-cc feedback packets; upstream: ${nacksUp} ` +
     `sequence numbers NACKed to publishers, ${rtxIn} RTX packets received`);

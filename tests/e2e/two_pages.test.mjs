@@ -1,17 +1,6 @@
 // Two browser pages join one meeting through parley-node; each decodes the other's camera and
 // receives the other's microphone for at least 5 s. Run: node tests/e2e/two_pages.test.mjs
-import { runTest, startNode, meetingCheck, sleep, withTimeout, httpGet } from './lib.mjs';
-
-// Sum of a Prometheus metric over its labels.
-function metric(text, name) {
-  let sum = 0, found = false;
-  for (const line of text.split('\n')) {
-    const m = line.match(/^([a-z_]+)(\{[^}]*\})? (\d+)$/);
-    if (m && m[1] === name) { sum += Number(m[3]); found = true; }
-  }
-  if (!found) throw new Error(`/metrics has no ${name}`);
-  return sum;
-}
+import { runTest, startNode, meetingCheck, sleep, withTimeout, httpGet, metricSum } from './lib.mjs';
 
 runTest('two_pages', async (t) => {
   const node = await startNode(t);
@@ -22,9 +11,9 @@ runTest('two_pages', async (t) => {
   await sleep(1100); // workers publish their counters once a second
   const m = await httpGet(`${node.url}/metrics`);
   if (m.status !== 200) throw new Error(`GET /metrics: expected 200, got ${m.status}`);
-  const fwd = metric(m.body, 'parley_forwarded_rtp_total');
-  const parts = metric(m.body, 'parley_participants');
-  const rx = metric(m.body, 'parley_rx_rtp_total');
+  const fwd = metricSum(m.body, 'parley_forwarded_rtp_total');
+  const parts = metricSum(m.body, 'parley_participants');
+  const rx = metricSum(m.body, 'parley_rx_rtp_total');
   t.log(`/metrics: ${parts} participants, ${rx} SRTP packets in, ${fwd} RTP packets forwarded`);
   if (parts !== 2) throw new Error(`/metrics: expected parley_participants 2, got ${parts}`);
   if (!(fwd > 500 && rx > 500)) throw new Error(`/metrics: expected > 500 packets in and forwarded, got ${rx} and ${fwd}`);
