@@ -110,6 +110,8 @@ static int parse_config(int argc, char **argv)
          "bearer key sent with control plane callbacks"},
         {"max-participants", "PARLEY_MAX_PARTICIPANTS", PL_OPT_INT, &node.cfg.max_participants,
          "participants per meeting (the recorder not counted)"},
+        {"test-downlink-kbps", "PARLEY_TEST_DOWNLINK_KBPS", PL_OPT_INT, &node.cfg.test_downlink_kbps,
+         "test aid: cap what each peer is sent, as a thin downlink would (0: off)"},
     };
     const size_t n = sizeof opts / sizeof opts[0];
     char err[256];
@@ -243,6 +245,7 @@ int main(int argc, char **argv)
             .events = &node.events,
             .consent_timeout_ms = node.cfg.consent_timeout_ms,
             .drop_rate = drop,
+            .test_downlink_kbps = node.cfg.test_downlink_kbps,
         };
         node.workers[i] = pl_worker_start(&wc);
         if (!node.workers[i])

@@ -152,7 +152,18 @@ void pl_forward_rtcp(struct pl_peer *p, uint8_t *data, size_t len)
     struct pl_rtcp_pkt pkt;
     pl_rtcp_iter_init(&it, data, len);
     while (pl_rtcp_iter_next(&it, &pkt)) {
-        if (pkt.type == PL_RTCP_RTPFB && pkt.fmt == 1) {
+        if (pkt.type == PL_RTCP_RR || pkt.type == PL_RTCP_SR) {
+            /* The worst loss the subscriber reports on the node's video streams. */
+            struct pl_rtcp_report_block rb[8];
+            int n = pl_rtcp_parse_report_blocks(&pkt, rb, 8), worst = -1;
+            for (int i = 0; i < n; i++) {
+                struct pl_slot *s = slot_by_ssrc(p, rb[i].ssrc);
+                if (s && s->spec.kind == PL_MEDIA_VIDEO && rb[i].fraction_lost > worst)
+                    worst = rb[i].fraction_lost;
+            }
+            if (worst >= 0)
+                pl_downlink_on_loss(p, (uint8_t)worst);
+        } else if (pkt.type == PL_RTCP_RTPFB && pkt.fmt == 1) {
             struct nack_ctx n = {slot_by_ssrc(p, pkt.media_ssrc), pl_now_ms()};
             if (n.slot)
                 pl_rtcp_parse_nack(&pkt, resend, &n);

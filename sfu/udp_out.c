@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include "parley/log.h"
+#include "parley/time.h"
 #include "worker_int.h"
 
 uint8_t *pl_out_buf(struct pl_worker *w)
@@ -29,12 +30,31 @@ void pl_out_queue_to(struct pl_worker *w, uint8_t *buf, size_t len, const struct
     o->addr_len = to_len;
 }
 
+/* Test aid (--test-downlink-kbps): a token bucket per peer, as a thin link would be. */
+static bool over_test_downlink(struct pl_worker *w, struct pl_peer *p, size_t len)
+{
+    double rate = (double)w->cfg.test_downlink_kbps * 1000.0; /* bits per second */
+    uint64_t now = pl_now_ms();
+    double burst = rate / 10; /* 100 ms worth */
+    p->bucket_bits += (double)(now - p->bucket_ms) * rate / 1000.0;
+    if (p->bucket_bits > burst || p->bucket_ms == 0)
+        p->bucket_bits = burst;
+    p->bucket_ms = now;
+    if (p->bucket_bits < (double)len * 8)
+        return true;
+    p->bucket_bits -= (double)len * 8;
+    return false;
+}
+
 void pl_out_queue(struct pl_worker *w, struct pl_peer *p, uint8_t *buf, size_t len)
 {
-    if (!p->has_addr) {
+    if (!p->has_addr || (w->cfg.test_downlink_kbps && over_test_downlink(w, p, len))) {
+        if (p->has_addr)
+            w->stats.test_dropped++;
         pl_out_release(w, buf);
         return;
     }
+    p->tx_bytes += len;
     pl_out_queue_to(w, buf, len, (const struct sockaddr *)&p->addr, p->addr_len);
 }
 
@@ -48,7 +68,7 @@ void pl_out_flush(struct pl_worker *w)
         for (int i = 0; i < w->n_out; i++) {
             if (pl_test_drop(w)) {
                 pl_out_release(w, w->out[i].buf);
-                w->tx_dropped++;
+                w->stats.test_dropped++;
             } else {
                 w->out[kept++] = w->out[i];
             }

@@ -144,6 +144,8 @@ static void measure_layers(struct pl_worker *w)
                 ly->bitrate = (uint32_t)(ly->bytes * 8); /* the tick is one second */
                 ly->bytes = 0;
             }
+        p->tx_bitrate = (uint32_t)(p->tx_bytes * 8);
+        p->tx_bytes = 0;
     }
     for (size_t it = 0; pl_map_next(&w->peers_by_id, &it, &key, &val);) {
         struct pl_peer *p = val;

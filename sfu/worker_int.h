@@ -97,6 +97,12 @@ struct pl_peer {
     struct pl_srtp srtp;
     uint32_t rtcp_ssrc;  /* SSRC the node uses as RTCP sender towards this peer */
     struct pl_twcc_recv *twcc; /* transport-cc arrivals, when negotiated */
+    /* Downlink (what the node sends this peer): measured rate and a loss-based estimate. */
+    uint64_t tx_bytes;        /* since the last tick */
+    uint32_t tx_bitrate;      /* bits/s over the last tick */
+    uint32_t downlink_est;    /* bits/s the link seems to carry; 0: no limit seen */
+    double bucket_bits;       /* test aid (--test-downlink-kbps): token bucket */
+    uint64_t bucket_ms;
     struct pl_track tracks[PL_MAX_PUBLISH_TRACKS];
     int n_tracks;
     struct pl_slot *slots;
@@ -135,7 +141,6 @@ struct pl_worker {
     struct pl_out_pkt out[PL_OUT_QUEUE_MAX];
     int n_out;
     uint64_t rng;          /* xorshift state for test drops */
-    uint64_t tx_dropped;   /* datagrams the test drop rate kept from going out */
     struct pl_worker_stats stats;     /* the worker's own counters, touched only by it */
     pthread_mutex_t stats_mu;         /* guards `published` */
     struct pl_worker_stats published; /* a copy made every tick, read by the main thread */
@@ -174,6 +179,8 @@ void pl_request_keyframe(struct pl_track *t, int layer, bool force);
 int pl_choose_layer(const struct pl_track *t, int64_t bitrate);
 /* Sets the slot's target layer from its bitrate; asks for a keyframe when it changes. */
 void pl_slot_retarget(struct pl_slot *s);
+/* A subscriber's receiver report: adjusts its downlink estimate from the loss it reports. */
+void pl_downlink_on_loss(struct pl_peer *p, uint8_t fraction_lost);
 void pl_send_feedback(struct pl_peer *p);
 void pl_slot_rewrite_vp8(struct pl_slot *s, uint8_t *payload, size_t len);
 void pl_send_nacks(struct pl_peer *p, uint64_t now_ms);

@@ -77,6 +77,7 @@ static char *render(struct pl_signaling *s, size_t *len)
     F(keyframe_requests, "counter", "Keyframe requests (PLI) sent to publishers.");
     F(nacks_sent, "counter", "Sequence numbers NACKed to publishers (lost on the way in).");
     F(rtx_received, "counter", "Retransmissions (RTX) received from publishers.");
+    F(test_dropped, "counter", "Datagrams dropped by the test aids (--drop-rate, --test-downlink-kbps).");
     F(peers, "gauge", "Peers on the worker.");
 #undef F
     add(&t, "# HELP parley_rx_layer_packets_total Video packets received per simulcast layer "

@@ -29,6 +29,7 @@ struct pl_node_config {
     const char *control_url;  /* control plane base URL for callbacks ("" = none) */
     const char *control_key;  /* bearer key sent with callbacks ("" = none) */
     int max_participants;     /* per meeting, the recorder not counted */
+    int test_downlink_kbps;   /* test aid: cap what each peer is sent (0: none) */
 };
 
 struct pl_node {

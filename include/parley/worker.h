@@ -113,6 +113,7 @@ struct pl_worker_config {
     struct pl_mailbox *events;               /* where events go (the main loop's mailbox) */
     int consent_timeout_ms;                  /* no valid STUN for this long: peer failed */
     double drop_rate;                        /* test aid: drop this fraction of packets (0) */
+    int test_downlink_kbps;                  /* test aid: cap what goes to each peer (0: none) */
 };
 
 /* Binds the socket and starts the thread. NULL on failure (port in use...). */
@@ -135,6 +136,7 @@ struct pl_worker_stats {
     uint64_t rtx_received;      /* retransmissions (RTX) received from publishers */
     uint64_t rx_layer_packets[PL_MAX_LAYERS]; /* video packets received per simulcast layer */
     uint64_t layer_switches;    /* slots moved to another simulcast layer */
+    uint64_t test_dropped;      /* datagrams the test aids (drop rate, downlink cap) dropped */
     uint64_t peers;
 };
 void pl_worker_get_stats(struct pl_worker *w, struct pl_worker_stats *out);
