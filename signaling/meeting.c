@@ -61,6 +61,13 @@ static json_t *recording_packet(struct pl_meeting *m, bool on)
     return pkt;
 }
 
+static json_t *speaker_packet(struct pl_meeting *m)
+{
+    json_t *pkt = pl_sig_packet(m->id, "ACTIVE_SPEAKER");
+    json_object_set_new(pkt, "account_id", json_string(m->speaker->account_id));
+    return pkt;
+}
+
 struct pl_participant *pl_meeting_add(struct pl_signaling *s, struct pl_meeting *m,
                                       struct pl_conn *c, const char *account_id,
                                       enum pl_role role)
@@ -92,6 +99,8 @@ struct pl_participant *pl_meeting_add(struct pl_signaling *s, struct pl_meeting 
         pl_meeting_broadcast(m, NULL, join);
         if (m->recorder)
             pl_conn_send_json(c, recording_packet(m, true));
+        if (m->speaker)
+            pl_conn_send_json(c, speaker_packet(m));
         m->n_parts++;
     }
     p->next = m->parts;
@@ -273,9 +282,7 @@ void pl_meeting_on_levels(struct pl_signaling *s, const struct pl_levels_event *
         if (best_loud < PL_SPEAKER_MIN || p == m->speaker || best_loud < cur_loud + PL_SPEAKER_MARGIN)
             continue;
         m->speaker = p;
-        json_t *pkt = pl_sig_packet(m->id, "ACTIVE_SPEAKER");
-        json_object_set_new(pkt, "account_id", json_string(p->account_id));
-        pl_meeting_broadcast(m, NULL, pkt);
+        pl_meeting_broadcast(m, NULL, speaker_packet(m));
     }
 }
 
