@@ -1,37 +1,17 @@
 /* RTCP (RFC 3550) compound packets, feedback (RFC 4585, RFC 5104) and REMB
  * (draft-alvestrand-rmcat-remb). Input is untrusted: every read is bounded by the packet
  * length, and lengths that don't add up are rejected. */
+#include "parley/bytes.h"
 #include "parley/rtcp.h"
 
 #include <string.h>
-
-static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-
-static uint32_t rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void wr16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static void wr32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
 
 /* Writes a common header for a packet of `total` bytes (a multiple of 4). */
 static void wr_header(uint8_t *p, uint8_t fmt, uint8_t type, size_t total)
 {
     p[0] = (uint8_t)(0x80 | (fmt & 0x1f));
     p[1] = type;
-    wr16(p + 2, (uint16_t)(total / 4 - 1));
+    pl_wr16(p + 2, (uint16_t)(total / 4 - 1));
 }
 
 /* Length of the packet at buf (at most len bytes available), or 0 when its header is
@@ -40,7 +20,7 @@ static size_t pkt_len(const uint8_t *buf, size_t len)
 {
     if (len < 4 || buf[0] >> 6 != 2)
         return 0;
-    size_t n = ((size_t)rd16(buf + 2) + 1) * 4;
+    size_t n = ((size_t)pl_rd16(buf + 2) + 1) * 4;
     if (n > len)
         return 0;
     if (buf[0] & 0x20) {
@@ -104,9 +84,9 @@ bool pl_rtcp_iter_next(struct pl_rtcp_iter *it, struct pl_rtcp_pkt *out)
     out->data = p;
     out->len = n;
     if (n >= 8)
-        out->sender_ssrc = rd32(p + 4);
+        out->sender_ssrc = pl_rd32(p + 4);
     if ((out->type == PL_RTCP_RTPFB || out->type == PL_RTCP_PSFB) && n >= 12)
-        out->media_ssrc = rd32(p + 8);
+        out->media_ssrc = pl_rd32(p + 8);
     return true;
 }
 
@@ -116,11 +96,11 @@ int pl_rtcp_parse_sr(const struct pl_rtcp_pkt *p, struct pl_rtcp_sr *out)
     if (n < 28 || p->type != PL_RTCP_SR || n - 28 < 24 * (size_t)p->fmt)
         return -1;
     const uint8_t *d = p->data;
-    out->ssrc = rd32(d + 4);
-    out->ntp = (uint64_t)rd32(d + 8) << 32 | rd32(d + 12);
-    out->rtp_ts = rd32(d + 16);
-    out->packet_count = rd32(d + 20);
-    out->octet_count = rd32(d + 24);
+    out->ssrc = pl_rd32(d + 4);
+    out->ntp = (uint64_t)pl_rd32(d + 8) << 32 | pl_rd32(d + 12);
+    out->rtp_ts = pl_rd32(d + 16);
+    out->packet_count = pl_rd32(d + 20);
+    out->octet_count = pl_rd32(d + 24);
     return 0;
 }
 
@@ -144,15 +124,15 @@ int pl_rtcp_parse_report_blocks(const struct pl_rtcp_pkt *p, struct pl_rtcp_repo
     for (size_t i = 0; i < count && w < max; i++, w++) {
         const uint8_t *b = p->data + off + 24 * i;
         struct pl_rtcp_report_block *rb = &out[w];
-        rb->ssrc = rd32(b);
+        rb->ssrc = pl_rd32(b);
         rb->fraction_lost = b[4];
         /* 24-bit two's complement: flip the sign bit, then subtract its weight. */
         uint32_t lost = (uint32_t)b[5] << 16 | (uint32_t)b[6] << 8 | b[7];
         rb->cumulative_lost = (int32_t)(lost ^ 0x800000) - 0x800000;
-        rb->highest_seq = rd32(b + 8);
-        rb->jitter = rd32(b + 12);
-        rb->lsr = rd32(b + 16);
-        rb->dlsr = rd32(b + 20);
+        rb->highest_seq = pl_rd32(b + 8);
+        rb->jitter = pl_rd32(b + 12);
+        rb->lsr = pl_rd32(b + 16);
+        rb->dlsr = pl_rd32(b + 20);
     }
     return w;
 }
@@ -165,8 +145,8 @@ int pl_rtcp_parse_nack(const struct pl_rtcp_pkt *p, void (*cb)(uint16_t seq, voi
         return -1;
     int count = 0;
     for (size_t off = 12; off < n; off += 4) {
-        uint16_t pid = rd16(p->data + off);
-        uint16_t blp = rd16(p->data + off + 2);
+        uint16_t pid = pl_rd16(p->data + off);
+        uint16_t blp = pl_rd16(p->data + off + 2);
         if (cb)
             cb(pid, ud);
         count++;
@@ -189,7 +169,7 @@ int pl_rtcp_parse_fir(const struct pl_rtcp_pkt *p, struct pl_rtcp_fir_entry *out
         return -1;
     int w = 0;
     for (size_t off = 12; off < n && w < max; off += 8, w++) {
-        out[w].ssrc = rd32(p->data + off);
+        out[w].ssrc = pl_rd32(p->data + off);
         out[w].seq_nr = p->data[off + 4];
     }
     return w;
@@ -216,7 +196,7 @@ int pl_rtcp_parse_remb(const struct pl_rtcp_pkt *p, uint64_t *bitrate_bps, uint3
         *bitrate_bps = bps;
     int w = 0;
     for (size_t i = 0; i < num && w < max; i++, w++)
-        ssrcs[w] = rd32(d + 20 + 4 * i);
+        ssrcs[w] = pl_rd32(d + 20 + 4 * i);
     if (n_ssrcs)
         *n_ssrcs = w;
     return 0;
@@ -227,8 +207,8 @@ size_t pl_rtcp_build_pli(uint8_t *out, size_t cap, uint32_t sender_ssrc, uint32_
     if (!out || cap < 12)
         return 0;
     wr_header(out, 1, PL_RTCP_PSFB, 12);
-    wr32(out + 4, sender_ssrc);
-    wr32(out + 8, media_ssrc);
+    pl_wr32(out + 4, sender_ssrc);
+    pl_wr32(out + 8, media_ssrc);
     return 12;
 }
 
@@ -238,9 +218,9 @@ size_t pl_rtcp_build_fir(uint8_t *out, size_t cap, uint32_t sender_ssrc, uint32_
     if (!out || cap < 20)
         return 0;
     wr_header(out, 4, PL_RTCP_PSFB, 20);
-    wr32(out + 4, sender_ssrc);
-    wr32(out + 8, 0); /* RFC 5104 4.3.1.2: the media source SSRC field is unused, set to 0 */
-    wr32(out + 12, media_ssrc);
+    pl_wr32(out + 4, sender_ssrc);
+    pl_wr32(out + 8, 0); /* RFC 5104 4.3.1.2: the media source SSRC field is unused, set to 0 */
+    pl_wr32(out + 12, media_ssrc);
     out[16] = seq_nr;
     out[17] = out[18] = out[19] = 0;
     return 20;
@@ -251,8 +231,8 @@ size_t pl_rtcp_build_nack(uint8_t *out, size_t cap, uint32_t sender_ssrc, uint32
 {
     if (!out || !seqs || n_seqs == 0 || cap < 16)
         return 0;
-    wr32(out + 4, sender_ssrc);
-    wr32(out + 8, media_ssrc);
+    pl_wr32(out + 4, sender_ssrc);
+    pl_wr32(out + 8, media_ssrc);
     /* Greedy packing, best for ascending input: a seq within 16 after the current PID goes
      * into its BLP, anything else starts a new item. Every seq is reported whatever the order. */
     size_t off = 12;
@@ -270,8 +250,8 @@ size_t pl_rtcp_build_nack(uint8_t *out, size_t cap, uint32_t sender_ssrc, uint32
         /* Packet length is a 16-bit count of words minus one. */
         if (cap - off < 4 || off + 4 > 4 * 65536)
             return 0;
-        wr16(out + off, pid);
-        wr16(out + off + 2, blp);
+        pl_wr16(out + off, pid);
+        pl_wr16(out + off + 2, blp);
         off += 4;
         if (i < n_seqs) {
             pid = seqs[i];
@@ -296,15 +276,15 @@ size_t pl_rtcp_build_remb(uint8_t *out, size_t cap, uint32_t sender_ssrc, uint64
         exp++;
     uint32_t mantissa = (uint32_t)(bitrate_bps >> exp);
     wr_header(out, 15, PL_RTCP_PSFB, total);
-    wr32(out + 4, sender_ssrc);
-    wr32(out + 8, 0); /* media source SSRC is unused for REMB */
+    pl_wr32(out + 4, sender_ssrc);
+    pl_wr32(out + 8, 0); /* media source SSRC is unused for REMB */
     memcpy(out + 12, "REMB", 4);
     out[16] = (uint8_t)n_ssrcs;
     out[17] = (uint8_t)(exp << 2 | mantissa >> 16);
     out[18] = (uint8_t)(mantissa >> 8);
     out[19] = (uint8_t)mantissa;
     for (size_t i = 0; i < n_ssrcs; i++)
-        wr32(out + 20 + 4 * i, ssrcs[i]);
+        pl_wr32(out + 20 + 4 * i, ssrcs[i]);
     return total;
 }
 
@@ -317,7 +297,7 @@ size_t pl_rtcp_build_rr(uint8_t *out, size_t cap, uint32_t sender_ssrc,
     if (cap < total)
         return 0;
     wr_header(out, (uint8_t)n_blocks, PL_RTCP_RR, total);
-    wr32(out + 4, sender_ssrc);
+    pl_wr32(out + 4, sender_ssrc);
     for (size_t i = 0; i < n_blocks; i++) {
         const struct pl_rtcp_report_block *rb = &blocks[i];
         uint8_t *b = out + 8 + 24 * i;
@@ -328,15 +308,15 @@ size_t pl_rtcp_build_rr(uint8_t *out, size_t cap, uint32_t sender_ssrc,
         if (lost < -0x800000)
             lost = -0x800000;
         uint32_t l24 = (uint32_t)lost & 0xffffff;
-        wr32(b, rb->ssrc);
+        pl_wr32(b, rb->ssrc);
         b[4] = rb->fraction_lost;
         b[5] = (uint8_t)(l24 >> 16);
         b[6] = (uint8_t)(l24 >> 8);
         b[7] = (uint8_t)l24;
-        wr32(b + 8, rb->highest_seq);
-        wr32(b + 12, rb->jitter);
-        wr32(b + 16, rb->lsr);
-        wr32(b + 20, rb->dlsr);
+        pl_wr32(b + 8, rb->highest_seq);
+        pl_wr32(b + 12, rb->jitter);
+        pl_wr32(b + 16, rb->lsr);
+        pl_wr32(b + 20, rb->dlsr);
     }
     return total;
 }
@@ -346,11 +326,11 @@ size_t pl_rtcp_build_sr(uint8_t *out, size_t cap, const struct pl_rtcp_sr *sr)
     if (!out || !sr || cap < 28)
         return 0;
     wr_header(out, 0, PL_RTCP_SR, 28);
-    wr32(out + 4, sr->ssrc);
-    wr32(out + 8, (uint32_t)(sr->ntp >> 32));
-    wr32(out + 12, (uint32_t)sr->ntp);
-    wr32(out + 16, sr->rtp_ts);
-    wr32(out + 20, sr->packet_count);
-    wr32(out + 24, sr->octet_count);
+    pl_wr32(out + 4, sr->ssrc);
+    pl_wr32(out + 8, (uint32_t)(sr->ntp >> 32));
+    pl_wr32(out + 12, (uint32_t)sr->ntp);
+    pl_wr32(out + 16, sr->rtp_ts);
+    pl_wr32(out + 20, sr->packet_count);
+    pl_wr32(out + 24, sr->octet_count);
     return 28;
 }

@@ -1,15 +1,9 @@
 /* RTP parsing (RFC 3550), demultiplexing (RFC 7983, RFC 5761) and header extensions
  * (RFC 8285). Every read is bounded by the length the caller gave. */
+#include "parley/bytes.h"
 #include "parley/rtp.h"
 
 #include <string.h>
-
-static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-
-static uint32_t rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
 enum pl_pkt_class pl_classify(const uint8_t *buf, size_t len)
 {
@@ -42,9 +36,9 @@ int pl_rtp_parse(const uint8_t *buf, size_t len, struct pl_rtp *out)
     out->csrc_count = buf[0] & 0x0f;
     out->marker = buf[1] >> 7;
     out->pt = buf[1] & 0x7f;
-    out->seq = rd16(buf + 2);
-    out->ts = rd32(buf + 4);
-    out->ssrc = rd32(buf + 8);
+    out->seq = pl_rd16(buf + 2);
+    out->ts = pl_rd32(buf + 4);
+    out->ssrc = pl_rd32(buf + 8);
 
     size_t off = 12 + 4 * (size_t)out->csrc_count;
     if (off > len)
@@ -52,8 +46,8 @@ int pl_rtp_parse(const uint8_t *buf, size_t len, struct pl_rtp *out)
     if (has_ext) {
         if (len - off < 4)
             return -4;
-        out->ext_profile = rd16(buf + off);
-        out->ext_len = 4 * (size_t)rd16(buf + off + 2);
+        out->ext_profile = pl_rd16(buf + off);
+        out->ext_len = 4 * (size_t)pl_rd16(buf + off + 2);
         off += 4;
         if (len - off < out->ext_len)
             return -5;

@@ -1,5 +1,6 @@
 /* STUN (RFC 8489) for ICE: strict parsing of untrusted datagrams, short-term credential
  * MESSAGE-INTEGRITY (HMAC-SHA1), FINGERPRINT (CRC-32 ^ 0x5354554e), binding message builders. */
+#include "parley/bytes.h"
 #include "parley/stun.h"
 
 #include <netinet/in.h>
@@ -31,28 +32,6 @@
 
 /* Parse errors (all negative). */
 enum { E_HEADER = -1, E_FRAMING = -2, E_ATTR = -3, E_NOT_LAST = -4 };
-
-static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-static uint32_t rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-static uint64_t rd64(const uint8_t *p) { return (uint64_t)rd32(p) << 32 | rd32(p + 4); }
-static void wr16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-static void wr32(uint8_t *p, uint32_t v)
-{
-    wr16(p, (uint16_t)(v >> 16));
-    wr16(p + 2, (uint16_t)v);
-}
-static void wr64(uint8_t *p, uint64_t v)
-{
-    wr32(p, (uint32_t)(v >> 32));
-    wr32(p + 4, (uint32_t)v);
-}
 
 /* ---- CRC-32 and HMAC-SHA1, set up once per process ---- */
 
@@ -108,27 +87,27 @@ static bool hmac_sha1(const char *key, size_t key_len, const uint8_t *hdr, const
 
 bool pl_stun_is_stun(const uint8_t *buf, size_t len)
 {
-    return buf && len >= PL_STUN_HEADER_LEN && buf[0] <= 3 && (rd16(buf + 2) & 3) == 0 &&
-           rd32(buf + 4) == PL_STUN_MAGIC;
+    return buf && len >= PL_STUN_HEADER_LEN && buf[0] <= 3 && (pl_rd16(buf + 2) & 3) == 0 &&
+           pl_rd32(buf + 4) == PL_STUN_MAGIC;
 }
 
 static int decode_xor_address(struct pl_stun_msg *m, const uint8_t *v, size_t len)
 {
     if (len < 4)
         return E_ATTR;
-    uint16_t port = rd16(v + 2) ^ (uint16_t)(PL_STUN_MAGIC >> 16);
+    uint16_t port = pl_rd16(v + 2) ^ (uint16_t)(PL_STUN_MAGIC >> 16);
     if (v[1] == 0x01) {
         if (len != 8)
             return E_ATTR;
         struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(port)};
-        sin.sin_addr.s_addr = htonl(rd32(v + 4) ^ PL_STUN_MAGIC);
+        sin.sin_addr.s_addr = htonl(pl_rd32(v + 4) ^ PL_STUN_MAGIC);
         memcpy(&m->xor_mapped, &sin, sizeof sin);
     } else if (v[1] == 0x02) {
         if (len != 20)
             return E_ATTR;
         struct sockaddr_in6 sin6 = {.sin6_family = AF_INET6, .sin6_port = htons(port)};
         uint8_t mask[16];
-        wr32(mask, PL_STUN_MAGIC);
+        pl_wr32(mask, PL_STUN_MAGIC);
         memcpy(mask + 4, m->txid, 12);
         for (int i = 0; i < 16; i++)
             sin6.sin6_addr.s6_addr[i] = v[4 + i] ^ mask[i];
@@ -157,7 +136,7 @@ static int parse_attr(struct pl_stun_msg *m, uint16_t type, const uint8_t *v, si
             return E_ATTR;
         if (!m->has_priority) {
             m->has_priority = true;
-            m->priority = rd32(v);
+            m->priority = pl_rd32(v);
         }
         return 0;
     case ATTR_USE_CANDIDATE:
@@ -170,7 +149,7 @@ static int parse_attr(struct pl_stun_msg *m, uint16_t type, const uint8_t *v, si
         if (len != 8)
             return E_ATTR;
         if (!m->ice_controlling && !m->ice_controlled)
-            m->tiebreaker = rd64(v);
+            m->tiebreaker = pl_rd64(v);
         if (type == ATTR_ICE_CONTROLLING)
             m->ice_controlling = true;
         else
@@ -204,11 +183,11 @@ int pl_stun_parse(const uint8_t *buf, size_t len, struct pl_stun_msg *out)
     memset(out, 0, sizeof *out);
     if (!buf || len < PL_STUN_HEADER_LEN || buf[0] > 3)
         return E_HEADER;
-    uint16_t body = rd16(buf + 2);
+    uint16_t body = pl_rd16(buf + 2);
     if ((body & 3) != 0 || (size_t)body + PL_STUN_HEADER_LEN != len ||
-        rd32(buf + 4) != PL_STUN_MAGIC)
+        pl_rd32(buf + 4) != PL_STUN_MAGIC)
         return E_HEADER;
-    out->type = rd16(buf);
+    out->type = pl_rd16(buf);
     out->length = body;
     memcpy(out->txid, buf + 8, 12);
 
@@ -218,8 +197,8 @@ int pl_stun_parse(const uint8_t *buf, size_t len, struct pl_stun_msg *out)
             return E_NOT_LAST;
         if (len - pos < 4) /* unreachable: both are multiples of 4, kept for safety */
             return E_FRAMING;
-        uint16_t type = rd16(buf + pos);
-        size_t alen = rd16(buf + pos + 2);
+        uint16_t type = pl_rd16(buf + pos);
+        size_t alen = pl_rd16(buf + pos + 2);
         size_t padded = (alen + 3) & ~(size_t)3;
         if (padded > len - pos - 4)
             return E_FRAMING;
@@ -247,9 +226,9 @@ bool pl_stun_check_fingerprint(const uint8_t *buf, size_t len, const struct pl_s
     size_t off = m->fingerprint_offset;
     /* Re-checked here so a mismatched (buf, m) pair can never read out of bounds. */
     if (off < PL_STUN_HEADER_LEN || len < FP_ATTR_LEN || off != len - FP_ATTR_LEN ||
-        rd16(buf + off) != ATTR_FINGERPRINT || rd16(buf + off + 2) != 4)
+        pl_rd16(buf + off) != ATTR_FINGERPRINT || pl_rd16(buf + off + 2) != 4)
         return false;
-    return (crc32(buf, off) ^ FINGERPRINT_XOR) == rd32(buf + off + 4);
+    return (crc32(buf, off) ^ FINGERPRINT_XOR) == pl_rd32(buf + off + 4);
 }
 
 bool pl_stun_check_integrity(const uint8_t *buf, size_t len, const struct pl_stun_msg *m,
@@ -260,13 +239,13 @@ bool pl_stun_check_integrity(const uint8_t *buf, size_t len, const struct pl_stu
     size_t off = m->integrity_offset;
     if (off < PL_STUN_HEADER_LEN || off > len || len - off < MI_ATTR_LEN ||
         off + MI_ATTR_LEN - PL_STUN_HEADER_LEN > BODY_MAX ||
-        rd16(buf + off) != ATTR_MESSAGE_INTEGRITY || rd16(buf + off + 2) != HMAC_LEN)
+        pl_rd16(buf + off) != ATTR_MESSAGE_INTEGRITY || pl_rd16(buf + off + 2) != HMAC_LEN)
         return false;
     /* The HMAC covers everything before the attribute, with the header length set as if
      * MESSAGE-INTEGRITY were the last attribute (so a FINGERPRINT after it is excluded). */
     uint8_t hdr[PL_STUN_HEADER_LEN];
     memcpy(hdr, buf, sizeof hdr);
-    wr16(hdr + 2, (uint16_t)(off + MI_ATTR_LEN - PL_STUN_HEADER_LEN));
+    pl_wr16(hdr + 2, (uint16_t)(off + MI_ATTR_LEN - PL_STUN_HEADER_LEN));
     uint8_t mac[HMAC_LEN];
     if (!hmac_sha1(key, key_len, hdr, buf + PL_STUN_HEADER_LEN, off - PL_STUN_HEADER_LEN, mac))
         return false;
@@ -288,9 +267,9 @@ static void w_header(struct writer *w, uint16_t type, const uint8_t txid[12])
         w->ok = false;
         return;
     }
-    wr16(w->out, type);
-    wr16(w->out + 2, 0);
-    wr32(w->out + 4, PL_STUN_MAGIC);
+    pl_wr16(w->out, type);
+    pl_wr16(w->out + 2, 0);
+    pl_wr32(w->out + 4, PL_STUN_MAGIC);
     memcpy(w->out + 8, txid, 12);
     w->pos = PL_STUN_HEADER_LEN;
     w->ok = true;
@@ -306,11 +285,11 @@ static uint8_t *w_attr(struct writer *w, uint16_t type, size_t len)
         return NULL;
     }
     uint8_t *p = w->out + w->pos;
-    wr16(p, type);
-    wr16(p + 2, (uint16_t)len);
+    pl_wr16(p, type);
+    pl_wr16(p + 2, (uint16_t)len);
     memset(p + 4, 0, padded);
     w->pos += 4 + padded;
-    wr16(w->out + 2, (uint16_t)(w->pos - PL_STUN_HEADER_LEN));
+    pl_wr16(w->out + 2, (uint16_t)(w->pos - PL_STUN_HEADER_LEN));
     return p + 4;
 }
 
@@ -337,7 +316,7 @@ static size_t w_finish(struct writer *w)
     uint8_t *v = w_attr(w, ATTR_FINGERPRINT, 4);
     if (!v)
         return 0;
-    wr32(v, crc32(w->out, w->pos - FP_ATTR_LEN) ^ FINGERPRINT_XOR);
+    pl_wr32(v, crc32(w->out, w->pos - FP_ATTR_LEN) ^ FINGERPRINT_XOR);
     return w->pos;
 }
 
@@ -352,8 +331,8 @@ static bool w_xor_address(struct writer *w, const uint8_t txid[12], const struct
         if (!v)
             return false;
         v[1] = 0x01;
-        wr16(v + 2, ntohs(sin.sin_port) ^ (uint16_t)(PL_STUN_MAGIC >> 16));
-        wr32(v + 4, ntohl(sin.sin_addr.s_addr) ^ PL_STUN_MAGIC);
+        pl_wr16(v + 2, ntohs(sin.sin_port) ^ (uint16_t)(PL_STUN_MAGIC >> 16));
+        pl_wr32(v + 4, ntohl(sin.sin_addr.s_addr) ^ PL_STUN_MAGIC);
         return true;
     }
     if (sa->sa_family == AF_INET6) {
@@ -363,9 +342,9 @@ static bool w_xor_address(struct writer *w, const uint8_t txid[12], const struct
         if (!v)
             return false;
         v[1] = 0x02;
-        wr16(v + 2, ntohs(sin6.sin6_port) ^ (uint16_t)(PL_STUN_MAGIC >> 16));
+        pl_wr16(v + 2, ntohs(sin6.sin6_port) ^ (uint16_t)(PL_STUN_MAGIC >> 16));
         uint8_t mask[16];
-        wr32(mask, PL_STUN_MAGIC);
+        pl_wr32(mask, PL_STUN_MAGIC);
         memcpy(mask + 4, txid, 12);
         for (int i = 0; i < 16; i++)
             v[4 + i] = sin6.sin6_addr.s6_addr[i] ^ mask[i];
@@ -438,10 +417,10 @@ size_t pl_stun_build_binding_request(uint8_t *out, size_t cap, const uint8_t txi
     }
     uint8_t *v = w_attr(&w, ATTR_PRIORITY, 4);
     if (v)
-        wr32(v, priority);
+        pl_wr32(v, priority);
     v = w_attr(&w, ATTR_ICE_CONTROLLING, 8);
     if (v)
-        wr64(v, tiebreaker);
+        pl_wr64(v, tiebreaker);
     if (use_candidate)
         w_attr(&w, ATTR_USE_CANDIDATE, 0);
     w_integrity(&w, key, key_len);

@@ -2,6 +2,7 @@
  * extensions-01, section 3.1): a recorder of arrivals that builds feedback, and a parser.
  * The parser reads untrusted input: every read is bounded by the packet's own length, and the
  * whole packet is checked before anything is reported. */
+#include "parley/bytes.h"
 #include "parley/twcc.h"
 
 #include <string.h>
@@ -17,32 +18,11 @@
 #define SYM_SMALL 1 /* received, delta fits in 1 unsigned byte */
 #define SYM_LARGE 2 /* received, delta needs 2 signed bytes */
 
-static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-
-static uint32_t rd24(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
-}
-
-static uint32_t rd32(const uint8_t *p) { return (uint32_t)rd16(p) << 16 | rd16(p + 2); }
-
-static void wr16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static void wr32(uint8_t *p, uint32_t v)
-{
-    wr16(p, (uint16_t)(v >> 16));
-    wr16(p + 2, (uint16_t)v);
-}
-
 size_t pl_twcc_ext_write(uint8_t *out, size_t cap, uint16_t seq)
 {
     if (!out || cap < 2)
         return 0;
-    wr16(out, seq);
+    pl_wr16(out, seq);
     return 2;
 }
 
@@ -51,7 +31,7 @@ int pl_twcc_ext_read(const uint8_t *val, size_t len, uint16_t *seq)
     if (!val || len != 2)
         return -1;
     if (seq)
-        *seq = rd16(val);
+        *seq = pl_rd16(val);
     return 0;
 }
 
@@ -283,7 +263,7 @@ static size_t build_one(struct pl_twcc_recv *r, uint8_t *out, size_t lim)
         if (dsize == 1) {
             deltas[n_deltas++] = (uint8_t)d;
         } else if (dsize == 2) {
-            wr16(deltas + n_deltas, (uint16_t)(int16_t)d);
+            pl_wr16(deltas + n_deltas, (uint16_t)(int16_t)d);
             n_deltas += 2;
         }
         if (t >= 0)
@@ -298,18 +278,18 @@ static size_t build_one(struct pl_twcc_recv *r, uint8_t *out, size_t lim)
     size_t total = pad4(body);
     out[0] = 0x80 | PL_TWCC_FMT; /* no P bit: the draft pads with zeros */
     out[1] = 205;                /* RTPFB */
-    wr16(out + 2, (uint16_t)(total / 4 - 1));
-    wr32(out + 4, r->sender_ssrc);
-    wr32(out + 8, r->media_ssrc);
-    wr16(out + 12, (uint16_t)start);
-    wr16(out + 14, (uint16_t)count);
+    pl_wr16(out + 2, (uint16_t)(total / 4 - 1));
+    pl_wr32(out + 4, r->sender_ssrc);
+    pl_wr32(out + 8, r->media_ssrc);
+    pl_wr16(out + 12, (uint16_t)start);
+    pl_wr16(out + 14, (uint16_t)count);
     uint32_t ref24 = (uint32_t)ref & 0xffffff; /* the field wraps; receivers unwrap */
     out[16] = (uint8_t)(ref24 >> 16);
     out[17] = (uint8_t)(ref24 >> 8);
     out[18] = (uint8_t)ref24;
     out[19] = r->fb_count++;
     for (size_t i = 0; i < enc.n_chunks; i++)
-        wr16(out + HDR_LEN + 2 * i, chunks[i]);
+        pl_wr16(out + HDR_LEN + 2 * i, chunks[i]);
     memcpy(out + HDR_LEN + 2 * enc.n_chunks, deltas, n_deltas);
     memset(out + body, 0, total - body);
     r->next_seq = start + (int64_t)count;
@@ -368,7 +348,7 @@ static bool visit(struct walk *w, unsigned sym)
     w->delta_bytes += sym; /* the symbol value is also the delta size */
     if (w->emit) {
         /* Bounds were checked by the first walk. */
-        int64_t d = sym == SYM_SMALL ? w->p[w->dpos] : (int16_t)rd16(w->p + w->dpos);
+        int64_t d = sym == SYM_SMALL ? w->p[w->dpos] : (int16_t)pl_rd16(w->p + w->dpos);
         w->dpos += sym;
         w->t += d * TICK_US;
         if (w->cb)
@@ -386,7 +366,7 @@ static size_t walk_chunks(struct walk *w, size_t end, uint32_t count)
     while (w->done < count) {
         if (end - pos < 2)
             return 0;
-        uint16_t c = rd16(w->p + pos);
+        uint16_t c = pl_rd16(w->p + pos);
         pos += 2;
         uint32_t left = count - w->done;
         if (!(c & 0x8000)) { /* run length: T=0, S (2 bits), length (13 bits) */
@@ -413,7 +393,7 @@ int pl_twcc_parse(const uint8_t *pkt, size_t len, struct pl_twcc_fb *fb, pl_twcc
         return -1;
     if (pkt[0] >> 6 != 2 || (pkt[0] & 0x1f) != PL_TWCC_FMT || pkt[1] != 205)
         return -1;
-    if (((size_t)rd16(pkt + 2) + 1) * 4 != len)
+    if (((size_t)pl_rd16(pkt + 2) + 1) * 4 != len)
         return -1;
     size_t end = len;
     if (pkt[0] & 0x20) { /* RTCP padding: the last byte counts it */
@@ -422,11 +402,11 @@ int pl_twcc_parse(const uint8_t *pkt, size_t len, struct pl_twcc_fb *fb, pl_twcc
             return -1;
         end -= pad;
     }
-    uint32_t count = rd16(pkt + 14);
+    uint32_t count = pl_rd16(pkt + 14);
     if (count == 0)
         return -1; /* an empty feedback reports nothing: not well formed */
 
-    struct walk w = {.p = pkt, .base_seq = rd16(pkt + 12)};
+    struct walk w = {.p = pkt, .base_seq = pl_rd16(pkt + 12)};
     size_t chunks_end = walk_chunks(&w, end, count);
     if (chunks_end == 0)
         return -1;
@@ -434,10 +414,10 @@ int pl_twcc_parse(const uint8_t *pkt, size_t len, struct pl_twcc_fb *fb, pl_twcc
     if (w.delta_bytes > end - chunks_end || end - chunks_end - w.delta_bytes > 3)
         return -1;
 
-    uint32_t ref = rd24(pkt + 16);
+    uint32_t ref = pl_rd24(pkt + 16);
     if (fb) {
-        fb->sender_ssrc = rd32(pkt + 4);
-        fb->media_ssrc = rd32(pkt + 8);
+        fb->sender_ssrc = pl_rd32(pkt + 4);
+        fb->media_ssrc = pl_rd32(pkt + 8);
         fb->base_seq = w.base_seq;
         fb->status_count = (uint16_t)count;
         fb->ref_time = ref;
