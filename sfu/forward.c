@@ -139,32 +139,42 @@ void pl_slot_retarget(struct pl_slot *s)
     }
 }
 
-/* Does this packet start a keyframe (where a subscriber can start decoding a new source)? */
-static bool starts_keyframe(enum pl_codec codec, const struct pl_rtp *r)
+/* Does this packet start a keyframe (where a subscriber can start decoding a new source)?
+ * vp8: the packet's parsed VP8 descriptor, NULL when it is not (valid) VP8. */
+static bool starts_keyframe(enum pl_codec codec, const struct pl_rtp *r,
+                            const struct pl_vp8_desc *vp8)
 {
-    struct pl_vp8_desc d;
     if (codec == PL_CODEC_VP8)
-        return pl_vp8_parse(r->payload, r->payload_len, &d) == 0 && d.keyframe;
+        return vp8 && vp8->keyframe;
     if (codec == PL_CODEC_H264)
         return pl_h264_is_keyframe(r->payload, r->payload_len);
     return true; /* other codecs: no way to tell, start at once */
 }
 
-/* Rewrites a VP8 payload's picture id / TL0PICIDX into the slot's continuous numbering. */
-void pl_slot_rewrite_vp8(struct pl_slot *s, uint8_t *payload, size_t len)
+/* Rewrites the picture id / TL0PICIDX of a copy of a VP8 payload (same layout as the one `d`
+ * was parsed from) into the slot's continuous numbering. */
+static void rewrite_vp8(struct pl_slot *s, uint8_t *payload, size_t len,
+                        const struct pl_vp8_desc *d)
 {
-    struct pl_vp8_desc d;
-    if (pl_vp8_parse(payload, len, &d) != 0 || !d.has_picture_id)
+    if (!d->has_picture_id)
         return;
     uint16_t pid;
     uint8_t tl0;
-    pl_vp8_rewrite_map_bits(&s->vp8, d.picture_id, d.picture_id_15bit ? 15 : 7,
-                            d.has_tl0picidx ? d.tl0picidx : 0, &pid, &tl0);
-    pl_vp8_rewrite(payload, len, &d, pid, tl0);
+    pl_vp8_rewrite_map_bits(&s->vp8, d->picture_id, d->picture_id_15bit ? 15 : 7,
+                            d->has_tl0picidx ? d->tl0picidx : 0, &pid, &tl0);
+    pl_vp8_rewrite(payload, len, d, pid, tl0);
+}
+
+void pl_slot_rewrite_vp8(struct pl_slot *s, uint8_t *payload, size_t len)
+{
+    struct pl_vp8_desc d;
+    if (pl_vp8_parse(payload, len, &d) == 0)
+        rewrite_vp8(s, payload, len, &d);
 }
 
 static void send_to_slot(struct pl_worker *w, struct pl_slot *s, const struct pl_rtp *r,
-                         enum pl_codec codec, uint32_t clock, uint64_t now_ms)
+                         enum pl_codec codec, const struct pl_vp8_desc *vp8, uint32_t clock,
+                         uint64_t now_ms)
 {
     struct pl_peer *sub = s->owner;
     if (!sub->srtp_ready || !sub->has_addr)
@@ -188,8 +198,8 @@ static void send_to_slot(struct pl_worker *w, struct pl_slot *s, const struct pl
         s->source_first_seq = seq;
     pl_rtp_write_header(buf, PL_PKT_BUF, r->marker, pt, seq, ts, s->spec.out_ssrc);
     memcpy(buf + 12, r->payload, r->payload_len);
-    if (codec == PL_CODEC_VP8)
-        pl_slot_rewrite_vp8(s, buf + 12, r->payload_len);
+    if (vp8)
+        rewrite_vp8(s, buf + 12, r->payload_len, vp8);
     if (pl_srtp_protect_rtp(&sub->srtp, buf, &len, PL_PKT_BUF) != 0) {
         w->stats.srtp_errors++;
         pl_out_release(w, buf);
@@ -263,10 +273,14 @@ static void deliver(struct pl_peer *p, struct pl_track *t, int layer, const uint
             pl_rtx_ring_put(ly->ring, r->seq, r->ts, now, pkt, len);
     }
     uint32_t clock = t->spec.kind == PL_MEDIA_AUDIO ? 48000 : 90000;
-    bool keyframe = t->spec.kind == PL_MEDIA_VIDEO && starts_keyframe(codec, r);
+    /* The VP8 descriptor is parsed once here, not once per subscriber. */
+    struct pl_vp8_desc desc;
+    const struct pl_vp8_desc *vp8 =
+        codec == PL_CODEC_VP8 && pl_vp8_parse(r->payload, r->payload_len, &desc) == 0 ? &desc : NULL;
+    bool keyframe = t->spec.kind == PL_MEDIA_VIDEO && starts_keyframe(codec, r, vp8);
     for (int i = 0; i < t->n_consumers; i++)
         if (slot_takes(w, t->consumers[i], layer, keyframe))
-            send_to_slot(w, t->consumers[i], r, codec, clock, now);
+            send_to_slot(w, t->consumers[i], r, codec, vp8, clock, now);
 }
 
 /* RFC 4588: an RTX packet carries the original sequence number in its first two payload

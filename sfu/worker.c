@@ -105,9 +105,7 @@ static void report_levels(struct pl_worker *w)
 {
     uint64_t key;
     void *val;
-    int n = 0;
-    for (size_t it = 0; pl_map_next(&w->peers_by_id, &it, &key, &val);)
-        n++;
+    int n = (int)w->peers_by_id.count;
     if (n == 0)
         return;
     struct pl_levels_event *ev = calloc(1, sizeof *ev + (size_t)n * sizeof ev->levels[0]);
