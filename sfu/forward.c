@@ -207,6 +207,8 @@ static void send_to_slot(struct pl_worker *w, struct pl_slot *s, const struct pl
     }
     s->packets++;
     s->bytes += len;
+    s->bytes_tick += len;
+    s->octets += r->payload_len;
     w->stats.forwarded_rtp++;
     pl_out_queue(w, sub, buf, len);
 }
@@ -234,6 +236,27 @@ static void note_audio_level(struct pl_peer *p, struct pl_track *t, const struct
     }
 }
 
+/* Moves slot s to another layer of its source. Layers are separate RTP streams with clocks of
+ * their own; when both have sent a Sender Report, the new layer's timestamps are put on the
+ * slot's timeline by what the sender's wall clock says, so frames keep their capture times
+ * (and lip sync with audio) across the switch. Otherwise the rewriter goes by arrival time. */
+static void switch_layer(struct pl_slot *s, int layer)
+{
+    const struct pl_track *t = s->source;
+    const struct pl_rx_stats *from = s->layer >= 0 ? &t->layers[s->layer].rx : NULL;
+    const struct pl_rx_stats *to = &t->layers[layer].rx;
+    s->layer = layer;
+    if (!from || !from->has_sr || !to->has_sr || !s->rw.started) {
+        pl_rewrite_switch(&s->rw);
+        return;
+    }
+    /* The same instant T on the sender's clock: from(T) - to(T) = (rtp_from - rtp_to) -
+     * (ntp_from - ntp_to) * clock. */
+    double dts_f = (double)(int64_t)(from->sr_ntp - to->sr_ntp) / 4294967296.0 * pl_track_clock(t);
+    uint32_t dts = (uint32_t)(int64_t)(dts_f + (dts_f < 0 ? -0.5 : 0.5));
+    pl_rewrite_switch_aligned(&s->rw, s->rw.ts_offset + (from->sr_rtp - to->sr_rtp) - dts);
+}
+
 /* Should slot s get this packet of layer `layer`? A slot moves to its target layer (or starts
  * a new source) only at a keyframe of it: delta frames of another stream cannot be decoded. */
 static bool slot_takes(struct pl_worker *w, struct pl_slot *s, int layer, bool keyframe)
@@ -246,10 +269,11 @@ static bool slot_takes(struct pl_worker *w, struct pl_slot *s, int layer, bool k
         pl_request_keyframe(s->source, layer, false);
         return false;
     }
-    if (s->layer >= 0)
+    if (s->layer >= 0) {
         w->stats.layer_switches++;
-    s->layer = layer;
-    pl_rewrite_switch(&s->rw);
+        s->layer_switches++;
+    }
+    switch_layer(s, layer);
     pl_vp8_rewriter_switch(&s->vp8);
     return true;
 }
@@ -265,6 +289,8 @@ static void deliver(struct pl_peer *p, struct pl_track *t, int layer, const uint
     uint64_t now = pl_now_ms();
     struct pl_layer *ly = &t->layers[layer];
     ly->bytes += len;
+    ly->bytes_total += len;
+    ly->packets_total++;
     if (t->spec.kind == PL_MEDIA_AUDIO) {
         note_audio_level(p, t, r);
     } else {
@@ -272,7 +298,7 @@ static void deliver(struct pl_peer *p, struct pl_track *t, int layer, const uint
         if (ly->ring)
             pl_rtx_ring_put(ly->ring, r->seq, r->ts, now, pkt, len);
     }
-    uint32_t clock = t->spec.kind == PL_MEDIA_AUDIO ? 48000 : 90000;
+    uint32_t clock = pl_track_clock(t);
     /* The VP8 descriptor is parsed once here, not once per subscriber. */
     struct pl_vp8_desc desc;
     const struct pl_vp8_desc *vp8 =
@@ -290,6 +316,7 @@ static void unwrap_rtx(struct pl_peer *p, struct pl_track *t, int layer, const s
     if (r->payload_len < 2)
         return; /* padding-only: a bandwidth probe */
     p->w->stats.rtx_received++;
+    t->layers[layer].rtx_received++;
     int codec = -1;
     for (int c = 0; c < 16 && codec < 0; c++)
         if (t->spec.codecs.rtx_pt_of_codec[c] == r->pt)
@@ -334,6 +361,7 @@ void pl_forward_rtp(struct pl_peer *p, uint8_t *data, size_t len)
         unwrap_rtx(p, t, layer, &r);
         return;
     }
+    pl_rx_stats_on_packet(&t->layers[layer].rx, r.seq, r.ts, pl_track_clock(t), pl_now_us());
     /* Losses on the way in are NACKed upstream; past repair, a keyframe is asked for. */
     struct pl_nack_gen *nack = t->layers[layer].nack;
     if (nack && pl_nack_gen_on_packet(nack, r.seq, pl_now_ms()))

@@ -228,6 +228,9 @@ struct pl_peer *pl_peer_create(struct pl_worker *w, const struct pl_peer_spec *s
     }
     if (p->ext_id[PL_EXT_TRANSPORT_CC] && p->n_tracks > 0 && (p->twcc = malloc(sizeof *p->twcc)))
         pl_twcc_recv_init(p->twcc, p->rtcp_ssrc, p->tracks[0].spec.ssrc);
+    /* Without transport-cc, REMB is how a publisher learns it may send more. */
+    for (int i = 0; i < p->n_tracks && !p->twcc; i++)
+        p->remb |= p->tracks[i].spec.kind == PL_MEDIA_VIDEO && p->tracks[i].spec.fb_remb;
     uv_timer_init(&w->loop, &p->dtls_timer);
     p->dtls_timer.data = p;
     pl_map_put(&w->peers_by_id, p->id, p);

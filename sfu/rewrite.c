@@ -16,6 +16,12 @@ void pl_rewrite(struct pl_rewriter *rw, uint16_t in_seq, uint32_t in_ts, uint32_
         uint32_t gap_ts = (uint32_t)(gap_ms * clock / 1000);
         rw->seq_offset = (uint16_t)(rw->last_seq + 1 - in_seq);
         rw->ts_offset = rw->last_ts + (gap_ts ? gap_ts : 1) - in_ts;
+        if (rw->has_ts_hint) {
+            int32_t step = (int32_t)(in_ts + rw->ts_hint - rw->last_ts);
+            if (step > 0 && (int64_t)step <= (int64_t)gap_ts + clock / 2)
+                rw->ts_offset = rw->ts_hint;
+            rw->has_ts_hint = false;
+        }
         rw->resync = false;
     }
     *out_seq = (uint16_t)(in_seq + rw->seq_offset);

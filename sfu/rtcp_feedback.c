@@ -46,6 +46,7 @@ void pl_send_nacks(struct pl_peer *p, uint64_t now_ms)
             continue;
         }
         p->w->stats.nacks_sent += (uint64_t)n;
+        ly->nacks_sent += (uint64_t)n;
         pl_out_queue(p->w, p, buf, len);
     }
 }
@@ -63,10 +64,15 @@ void pl_request_keyframe(struct pl_track *t, int layer, bool force)
         return;
     ly->last_pli_ms = now;
     p->w->stats.keyframe_requests++;
+    ly->keyframe_requests++;
     uint8_t *buf = pl_out_buf(p->w);
     if (!buf)
         return;
-    size_t len = pl_rtcp_build_pli(buf, PL_PKT_BUF, p->rtcp_ssrc, ly->ssrc);
+    /* PLI unless the publisher negotiated only FIR (RFC 5104: a new sequence number per
+     * request, the same one for repeats of it, which a throttled request never is). */
+    size_t len = t->spec.fb_fir && !t->spec.fb_pli
+                     ? pl_rtcp_build_fir(buf, PL_PKT_BUF, p->rtcp_ssrc, ly->ssrc, ly->fir_seq++)
+                     : pl_rtcp_build_pli(buf, PL_PKT_BUF, p->rtcp_ssrc, ly->ssrc);
     if (!len || pl_srtp_protect_rtcp(&p->srtp, buf, &len, PL_PKT_BUF) != 0) {
         pl_out_release(p->w, buf);
         return;
@@ -95,6 +101,7 @@ static void resend(uint16_t out_seq, void *ud)
     struct pl_peer *sub = s->owner;
     struct pl_worker *w = sub->w;
     w->stats.nacks_received++;
+    s->nacks++;
     struct pl_track *t = s->source;
     const uint8_t *pkt;
     size_t plen;
@@ -109,30 +116,45 @@ static void resend(uint16_t out_seq, void *ud)
         return;
     enum pl_codec codec = t->spec.codecs.pt_codec[r.pt];
     uint8_t pt = codec ? s->spec.codecs.codec_pt[codec] : 0xff;
-    size_t len = 12 + r.payload_len;
+    uint8_t rtx_pt = codec ? s->spec.codecs.rtx_pt_of_codec[codec] : 0xff;
+    bool as_rtx = s->spec.out_rtx_ssrc && rtx_pt != 0xff;
+    size_t hdr = as_rtx ? 14 : 12;
+    size_t len = hdr + r.payload_len;
     if (pt == 0xff || len + PL_SRTP_MAX_TRAILER > PL_PKT_BUF)
         return;
     uint8_t *buf = pl_out_buf(w);
     if (!buf)
         return;
-    /* The same packet as first sent: same sequence number and timestamp (SRTP allows the
-     * repeat because the bytes are identical). */
-    pl_rtp_write_header(buf, PL_PKT_BUF, r.marker, pt, out_seq, r.ts + s->rw.ts_offset,
-                        s->spec.out_ssrc);
-    memcpy(buf + 12, r.payload, r.payload_len);
+    uint32_t ts = r.ts + s->rw.ts_offset;
+    if (as_rtx) {
+        /* RFC 4588: the RTX stream's own sequence number, the original one first in the
+         * payload; the receiver's jitter buffer and loss stats stay clean. */
+        pl_rtp_write_header(buf, PL_PKT_BUF, r.marker, rtx_pt, s->rtx_seq++, ts,
+                            s->spec.out_rtx_ssrc);
+        buf[12] = (uint8_t)(out_seq >> 8);
+        buf[13] = (uint8_t)out_seq;
+    } else {
+        /* The same packet as first sent: same sequence number and timestamp (SRTP allows the
+         * repeat because the bytes are identical). */
+        pl_rtp_write_header(buf, PL_PKT_BUF, r.marker, pt, out_seq, ts, s->spec.out_ssrc);
+    }
+    memcpy(buf + hdr, r.payload, r.payload_len);
     if (codec == PL_CODEC_VP8)
-        pl_slot_rewrite_vp8(s, buf + 12, r.payload_len);
+        pl_slot_rewrite_vp8(s, buf + hdr, r.payload_len);
     if (pl_srtp_protect_rtp(&sub->srtp, buf, &len, PL_PKT_BUF) != 0) {
         pl_out_release(w, buf);
         return;
     }
     w->stats.retransmissions++;
+    s->retransmissions++;
     pl_out_queue(w, sub, buf, len);
 }
 
 static void keyframe_for(struct pl_peer *p, uint32_t media_ssrc)
 {
     struct pl_slot *s = slot_by_ssrc(p, media_ssrc);
+    if (s)
+        s->keyframe_requests++;
     if (s && s->source)
         pl_request_keyframe(s->source, s->layer >= 0 ? s->layer : s->target, false);
 }
@@ -152,6 +174,11 @@ void pl_forward_rtcp(struct pl_peer *p, uint8_t *data, size_t len)
     struct pl_rtcp_pkt pkt;
     pl_rtcp_iter_init(&it, data, len);
     while (pl_rtcp_iter_next(&it, &pkt)) {
+        if (pkt.type == PL_RTCP_SR) {
+            struct pl_rtcp_sr sr;
+            if (pl_rtcp_parse_sr(&pkt, &sr) == 0)
+                pl_on_sender_report(p, &sr, pl_now_us());
+        }
         if (pkt.type == PL_RTCP_RR || pkt.type == PL_RTCP_SR) {
             /* The worst loss the subscriber reports on the node's video streams. */
             struct pl_rtcp_report_block rb[8];
@@ -175,6 +202,7 @@ void pl_forward_rtcp(struct pl_peer *p, uint8_t *data, size_t len)
             for (int i = 0; i < n; i++)
                 keyframe_for(p, fir[i].ssrc);
         }
-        /* SR/RR and congestion feedback from subscribers are not used yet. */
+        /* Subscribers' transport-cc feedback and REMB are not used yet: forwarded packets
+         * carry no transport-wide sequence number (see docs/media-path.md). */
     }
 }

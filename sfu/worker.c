@@ -144,6 +144,10 @@ static void measure_layers(struct pl_worker *w)
             }
         p->tx_bitrate = (uint32_t)(p->tx_bytes * 8);
         p->tx_bytes = 0;
+        for (int i = 0; i < p->n_slots; i++) {
+            p->slots[i].tx_bitrate = (uint32_t)(p->slots[i].bytes_tick * 8);
+            p->slots[i].bytes_tick = 0;
+        }
     }
     for (size_t it = 0; pl_map_next(&w->peers_by_id, &it, &key, &val);) {
         struct pl_peer *p = val;
@@ -174,6 +178,12 @@ static void on_tick(uv_timer_t *t)
     }
     report_levels(w);
     measure_layers(w);
+    uint64_t now_us = pl_now_us();
+    for (size_t it = 0; pl_map_next(&w->peers_by_id, &it, &key, &val);) {
+        struct pl_peer *p = val;
+        if (p->state == PL_PEER_CONNECTED && p->srtp_ready && p->has_addr)
+            pl_send_reports(p, now_us);
+    }
     pthread_mutex_lock(&w->stats_mu);
     w->published = w->stats;
     pthread_mutex_unlock(&w->stats_mu);

@@ -15,6 +15,7 @@
 #include "parley/rewrite.h"
 #include "parley/nack_gen.h"
 #include "parley/rtx_ring.h"
+#include "parley/rx_stats.h"
 #include "parley/twcc.h"
 #include "parley/vp8.h"
 #include "parley/srtp.h"
@@ -39,8 +40,15 @@ struct pl_layer {
     struct pl_rtx_ring *ring; /* video: what was received, for subscribers' NACKs */
     struct pl_nack_gen *nack; /* video: what the publisher's packets lost on the way in */
     uint64_t last_pli_ms;
+    uint8_t fir_seq;          /* RFC 5104 command sequence number of our FIRs */
     uint64_t bytes;           /* received since the last tick */
     uint32_t bitrate;         /* bits/s over the last tick; 0: the layer is not being sent */
+    struct pl_rx_stats rx;    /* for receiver reports; its last SR maps the layer's clock */
+    /* Totals for /metrics. */
+    uint64_t packets_total, bytes_total;
+    uint64_t keyframe_requests; /* PLI/FIR sent for this layer */
+    uint64_t nacks_sent;        /* sequence numbers NACKed */
+    uint64_t rtx_received;      /* retransmissions received */
 };
 
 /* A stream a peer publishes (one per publish m-line). */
@@ -68,7 +76,16 @@ struct pl_slot {
     int target;            /* layer to move to at its next keyframe */
     int64_t bitrate;       /* what the subscriber asked for (SUBSCRIBE) */
     struct pl_vp8_rewriter vp8; /* picture id / TL0PICIDX continuous across sources */
-    uint64_t packets, bytes;
+    uint16_t rtx_seq;      /* sequence numbers of the RTX stream (out_rtx_ssrc) */
+    /* Totals for /metrics and Sender Reports. */
+    uint64_t packets, bytes;   /* RTP packets sent and their size on the wire */
+    uint64_t octets;           /* payload octets (the SR's octet count) */
+    uint64_t bytes_tick;       /* since the last tick, for bitrate */
+    uint32_t tx_bitrate;       /* bits/s sent over the last tick */
+    uint64_t layer_switches;
+    uint64_t keyframe_requests; /* PLI/FIR the subscriber sent on this slot */
+    uint64_t nacks;             /* sequence numbers it NACKed */
+    uint64_t retransmissions;   /* of those, resent */
 };
 
 enum pl_peer_state { PL_PEER_NEW = 0, PL_PEER_CHECKING, PL_PEER_CONNECTED, PL_PEER_FAILED };
@@ -101,6 +118,9 @@ struct pl_peer {
     uint64_t tx_bytes;        /* since the last tick */
     uint32_t tx_bitrate;      /* bits/s over the last tick */
     uint32_t downlink_est;    /* bits/s the link seems to carry; 0: no limit seen */
+    /* Uplink: REMB to a publisher without transport-cc (a receive-side, loss-based estimate). */
+    bool remb;
+    uint32_t remb_est;        /* bits/s last sent in REMB */
     double bucket_bits;       /* test aid (--test-downlink-kbps): token bucket */
     uint64_t bucket_ms;
     struct pl_track tracks[PL_MAX_PUBLISH_TRACKS];
@@ -184,5 +204,16 @@ void pl_downlink_on_loss(struct pl_peer *p, uint8_t fraction_lost);
 void pl_send_feedback(struct pl_peer *p);
 void pl_slot_rewrite_vp8(struct pl_slot *s, uint8_t *payload, size_t len);
 void pl_send_nacks(struct pl_peer *p, uint64_t now_ms);
+/* The RTP clock rate of a track's streams. */
+static inline uint32_t pl_track_clock(const struct pl_track *t)
+{
+    return t->spec.kind == PL_MEDIA_AUDIO ? 48000 : 90000;
+}
+
+/* rtcp_reports.c: once a second, receiver reports on what the peer publishes, sender reports
+ * on what it is sent, and REMB where that is its congestion feedback. */
+void pl_send_reports(struct pl_peer *p, uint64_t now_us);
+/* A Sender Report from a publisher: remembered on its stream for lip sync and layer switches. */
+void pl_on_sender_report(struct pl_peer *p, const struct pl_rtcp_sr *sr, uint64_t now_us);
 
 #endif

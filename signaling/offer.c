@@ -65,8 +65,15 @@ char *pl_offer_accept(struct pl_signaling *s, struct pl_participant *p, const ch
     struct pl_sdp offer;
     if (pl_sdp_parse(sdp, len, &offer, err, errlen) != 0)
         return NULL;
-    /* transport-cc: the node answers publishers' packets with feedback (sfu/twcc.c). */
-    struct pl_negotiate_opts opts = {.h264 = true, .transport_cc = true, .simulcast = true};
+    /* transport-cc: the node answers publishers' packets with feedback (sfu/twcc.c); REMB
+     * (sfu/rtcp_reports.c) goes to publishers that did not negotiate transport-cc, and is the
+     * only congestion feedback offered with --congestion-feedback remb. */
+    struct pl_negotiate_opts opts = {
+        .h264 = true,
+        .transport_cc = strcmp(node->cfg.congestion_feedback, "remb") != 0,
+        .remb = true,
+        .simulcast = true,
+    };
     struct pl_negotiated neg;
     if (pl_sdp_negotiate(&offer, &opts, &neg, err, errlen) != 0) {
         pl_sdp_free(&offer);
@@ -121,6 +128,11 @@ char *pl_offer_accept(struct pl_signaling *s, struct pl_participant *p, const ch
                 t->rtx_ssrc = nm->recv_ssrcs[0].rtx_ssrc;
             }
             fill_codecs(&t->codecs, nm);
+            for (int c = 0; c < nm->n_codecs; c++) {
+                t->fb_pli |= nm->codecs[c].fb_pli;
+                t->fb_fir |= nm->codecs[c].fb_fir;
+                t->fb_remb |= nm->codecs[c].fb_remb;
+            }
             /* Simulcast layers, lowest quality first as browsers list their encodings. */
             for (int r = 0; r < nm->n_recv_rids && t->n_rids < PL_MAX_LAYERS; r++)
                 snprintf(t->rids[t->n_rids++], sizeof t->rids[0], "%s", nm->recv_rids[r].id);
@@ -134,6 +146,11 @@ char *pl_offer_accept(struct pl_signaling *s, struct pl_participant *p, const ch
             sl->out_ssrc = random_ssrc();
             fill_codecs(&sl->codecs, nm);
             nm->send_ssrc = sl->out_ssrc;
+            /* Video resends go as RTX wherever the subscriber negotiated it for the codecs. */
+            for (int c = 0; c < nm->n_codecs && nm->kind == PL_MEDIA_VIDEO && !sl->out_rtx_ssrc; c++)
+                if (nm->codecs[c].rtx_pt >= 0)
+                    sl->out_rtx_ssrc = random_ssrc();
+            nm->send_rtx_ssrc = sl->out_rtx_ssrc;
             snprintf(nm->send_msid, sizeof nm->send_msid, "slot-%s slot-%s-track", nm->mid, nm->mid);
             snprintf(st->mid, sizeof st->mid, "%s", nm->mid);
             st->kind = nm->kind;

@@ -23,6 +23,7 @@ struct pl_node_config {
     int consent_timeout_ms;
     int max_message_bytes;    /* largest signaling message accepted */
     int max_slots;            /* video (and audio) slots accepted per subscriber */
+    const char *congestion_feedback; /* "twcc" (transport-cc, REMB as fallback) or "remb" */
     const char *drop_rate;    /* test aid: fraction of datagrams dropped both ways ("0") */
     const char *token_secret; /* HS256 key of join tokens */
     bool dev_token_endpoint;  /* serve GET /dev/token (development only) */

@@ -14,10 +14,28 @@ struct pl_rewriter {
     uint16_t last_seq;   /* highest sequence number sent */
     uint32_t last_ts;    /* timestamp of that packet */
     uint64_t last_ms;    /* when it was sent */
+    bool has_ts_hint;    /* the next source's timestamp offset is known (Sender Reports) */
+    uint32_t ts_hint;
 };
 
 /* The stream's next packet comes from another source. */
-static inline void pl_rewrite_switch(struct pl_rewriter *rw) { rw->resync = true; }
+static inline void pl_rewrite_switch(struct pl_rewriter *rw)
+{
+    rw->resync = true;
+    rw->has_ts_hint = false;
+}
+
+/* The same, when the new source's clock is known relative to the old one (both layers of one
+ * simulcast track, aligned through their Sender Reports): ts_offset is what maps the new
+ * source's timestamps onto the stream's timeline. It is used if it keeps the timestamps
+ * moving forward by no more than the time elapsed plus half a second; otherwise the switch
+ * falls back to the elapsed time. */
+static inline void pl_rewrite_switch_aligned(struct pl_rewriter *rw, uint32_t ts_offset)
+{
+    rw->resync = true;
+    rw->has_ts_hint = true;
+    rw->ts_hint = ts_offset;
+}
 
 /* Maps an incoming packet; clock in Hz, now in ms. */
 void pl_rewrite(struct pl_rewriter *rw, uint16_t in_seq, uint32_t in_ts, uint32_t clock,

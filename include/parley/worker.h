@@ -34,12 +34,16 @@ struct pl_publish_spec {
     /* Simulcast: the rids of the layers, lowest quality first (offer order); none: one layer. */
     char rids[PL_MAX_LAYERS][16];
     int n_rids;
+    /* RTCP feedback the publisher accepts (a=rtcp-fb): keyframes are asked for with PLI, or
+     * FIR where only that was negotiated; REMB when it did not negotiate transport-cc. */
+    bool fb_pli, fb_fir, fb_remb;
 };
 
 struct pl_slot_spec {
     enum pl_media_kind kind;
     char mid[32];
     uint32_t out_ssrc;              /* the SSRC the node sends on this slot, fixed for its life */
+    uint32_t out_rtx_ssrc;          /* where resends go as RTX (RFC 4588); 0: plain repeats */
     struct pl_media_codecs codecs;
 };
 

@@ -721,6 +721,44 @@ export async function sampleStats(p) {
   }), 10_000, `getStats() on ${p.name}'s page`);
 }
 
+// What the page learnt from the node's RTCP: remote-outbound-rtp entries come from its Sender
+// Reports (one per received stream), remote-inbound-rtp from its Receiver Reports on what the
+// page sends (roundTripTime needs correct LSR/DLSR).
+export async function rtcpStats(p) {
+  return withTimeout(p.page.evaluate(async () => {
+    const out = { senderReports: [], receiverReports: [] };
+    const report = await window.parley.pc.getStats();
+    report.forEach((s) => {
+      if (s.type === 'remote-outbound-rtp') {
+        out.senderReports.push({ kind: s.kind, ssrc: s.ssrc, reportsSent: s.reportsSent || 0, packetsSent: s.packetsSent || 0 });
+      } else if (s.type === 'remote-inbound-rtp') {
+        out.receiverReports.push({ kind: s.kind, ssrc: s.ssrc, roundTripTime: s.roundTripTime,
+          rttMeasurements: s.roundTripTimeMeasurements || 0, fractionLost: s.fractionLost, packetsLost: s.packetsLost });
+      }
+    });
+    return out;
+  }), 10_000, `getStats() on ${p.name}'s page`);
+}
+
+// Asserts the node's RTCP reports reached page p: a Sender Report for each stream it receives
+// from the `expectStreams` others (audio and video each), a Receiver Report with a round-trip
+// time for its own audio and video.
+export async function assertRtcpReports(t, p, expectStreams) {
+  const r = await rtcpStats(p);
+  t.log(`${p.name}: ${r.senderReports.length} streams with SRs from the node ` +
+    `(${r.senderReports.map((x) => `${x.kind} ${x.reportsSent}`).join(', ')}); RRs on its own: ` +
+    r.receiverReports.map((x) => `${x.kind} rtt ${x.roundTripTime} lost ${x.packetsLost}`).join(', '));
+  for (const kind of ['audio', 'video']) {
+    const srs = r.senderReports.filter((x) => x.kind === kind && x.reportsSent > 0 && x.packetsSent > 0);
+    if (srs.length < expectStreams) {
+      throw new Error(`${p.name}: expected Sender Reports on ${expectStreams} received ${kind} streams, got ${srs.length}`);
+    }
+    const rrs = r.receiverReports.filter((x) => x.kind === kind && x.rttMeasurements > 0 &&
+      typeof x.roundTripTime === 'number' && x.roundTripTime >= 0 && x.roundTripTime < 1);
+    if (rrs.length < 1) throw new Error(`${p.name}: no Receiver Report with a round-trip time on its ${kind}`);
+  }
+}
+
 // Why `p` does not yet get media from `other`, or null if it does.
 function mediaMissing(name, other, s) {
   const a = s.accounts[other];

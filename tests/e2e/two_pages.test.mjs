@@ -1,12 +1,14 @@
 // Two browser pages join one meeting through parley-node; each decodes the other's camera and
 // receives the other's microphone for at least 5 s. Run: node tests/e2e/two_pages.test.mjs
-import { runTest, startNode, meetingCheck, sleep, withTimeout, httpGet, metricSum } from './lib.mjs';
+import { runTest, startNode, meetingCheck, sleep, withTimeout, httpGet, metricSum, assertRtcpReports } from './lib.mjs';
 
 runTest('two_pages', async (t) => {
   const node = await startNode(t);
-  const { browser } = await meetingCheck(t, node, {
+  const { browser, participants } = await meetingCheck(t, node, {
     meeting: `two-${process.pid}`, names: ['alice', 'bob'], seconds: 5,
   });
+  // RTCP: the node's Sender Reports on what each page receives, Receiver Reports on what it sends.
+  for (const p of participants) await assertRtcpReports(t, p, 1);
   // The node's own figures agree: two participants, packets forwarded both ways.
   await sleep(1100); // workers publish their counters once a second
   const m = await httpGet(`${node.url}/metrics`);

@@ -81,8 +81,49 @@ static void reordered_packet_keeps_high_water(void)
     CHECK_EQ_INT(rw.last_ts, 300);
 }
 
+/* Two simulcast layers whose clocks differ by a known amount (from their SRs): the switch
+ * uses that offset, so frames keep their true capture times, not the arrival gap. */
+static void aligned_switch_uses_sender_report_offset(void)
+{
+    struct pl_rewriter rw = {0};
+    uint16_t s;
+    uint32_t t;
+    pl_rewrite(&rw, 100, 1000000, 90000, 5000, &s, &t);
+    /* Layer B's timestamp for the same instant is 7,000,000 higher; its next frame (3000 later
+     * on the shared clock) arrived 80 ms after the last packet, delayed by the network. */
+    pl_rewrite_switch_aligned(&rw, 0u - 7000000u);
+    pl_rewrite(&rw, 9000, 8003000, 90000, 5080, &s, &t);
+    CHECK_EQ_INT(s, 101);
+    CHECK_EQ_INT(t, 1003000);
+    /* A plain switch afterwards forgets the hint. */
+    pl_rewrite_switch(&rw);
+    pl_rewrite(&rw, 20000, 42, 90000, 5113, &s, &t);
+    CHECK_EQ_INT(t, 1003000 + 33 * 90);
+}
+
+/* A hint that would send timestamps backwards, or leap far ahead, is ignored. */
+static void aligned_switch_rejects_bad_offsets(void)
+{
+    struct pl_rewriter rw = {0};
+    uint16_t s;
+    uint32_t t;
+    pl_rewrite(&rw, 100, 1000000, 90000, 5000, &s, &t);
+    pl_rewrite_switch_aligned(&rw, (uint32_t)-100);
+    pl_rewrite(&rw, 5, 1000000, 90000, 5100, &s, &t); /* would be 999900: backwards */
+    CHECK_EQ_INT(t, 1000000 + 9000);
+    pl_rewrite_switch_aligned(&rw, 90000 * 10);
+    pl_rewrite(&rw, 6, 1009000 + 3000, 90000, 5133, &s, &t); /* 10 s ahead: ignored */
+    CHECK_EQ_INT(t, 1009000 + 33 * 90);
+    /* Across timestamp wraparound the comparison still holds. */
+    pl_rewrite_switch_aligned(&rw, 1011970u - 0xFFFFFF00u + 900);
+    pl_rewrite(&rw, 7, 0xFFFFFF00u, 90000, 5143, &s, &t);
+    CHECK_EQ_INT(t, 1011970 + 900);
+}
+
 int main(void)
 {
+    aligned_switch_uses_sender_report_offset();
+    aligned_switch_rejects_bad_offsets();
     first_packets_pass_through();
     switch_continues_after_last();
     switch_at_same_instant_still_advances();
