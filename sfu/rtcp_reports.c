@@ -42,6 +42,7 @@ void pl_on_sender_report(struct pl_peer *p, const struct pl_rtcp_sr *sr, uint64_
 static void send_compound(struct pl_peer *p, uint8_t *buf, size_t len)
 {
     if (len && pl_srtp_protect_rtcp(&p->srtp, buf, &len, PL_PKT_BUF) == 0) {
+        p->w->stats.rtcp_reports++;
         pl_out_queue(p->w, p, buf, len);
         return;
     }
@@ -117,8 +118,10 @@ void pl_send_reports(struct pl_peer *p, uint64_t now_us)
     size_t len = pl_rtcp_build_rr(buf, PL_REPORT_MTU, p->rtcp_ssrc, rb, n);
     if (p->remb && n_media) {
         update_remb(p, expected, lost);
-        len += pl_rtcp_build_remb(buf + len, PL_REPORT_MTU - len, p->rtcp_ssrc, p->remb_est,
-                                  media_ssrcs, (size_t)n_media);
+        size_t r = pl_rtcp_build_remb(buf + len, PL_REPORT_MTU - len, p->rtcp_ssrc,
+                                      p->remb_est, media_ssrcs, (size_t)n_media);
+        p->w->stats.remb_sent += r > 0;
+        len += r;
     }
     /* Sender reports, one per slot that has sent something. */
     for (int i = 0; i < p->n_slots && buf; i++) {

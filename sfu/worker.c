@@ -187,6 +187,7 @@ static void on_tick(uv_timer_t *t)
     pthread_mutex_lock(&w->stats_mu);
     w->published = w->stats;
     pthread_mutex_unlock(&w->stats_mu);
+    pl_publish_stream_stats(w);
     for (int i = 0; i < n_failed; i++) {
         struct pl_peer *p = failed[i];
         pl_peer_fail(p, !p->last_consent_ms               ? "ICE never connected"
@@ -353,6 +354,7 @@ static void free_worker(struct pl_worker *w)
     pl_map_destroy(&w->peers_by_ufrag);
     pl_pool_destroy(&w->bufs);
     free(w->rx_buf);
+    pl_free_stream_stats(w);
     pthread_mutex_destroy(&w->stats_mu);
     uv_sem_destroy(&w->started);
     free(w);

@@ -162,9 +162,17 @@ struct pl_worker {
     int n_out;
     uint64_t rng;          /* xorshift state for test drops */
     struct pl_worker_stats stats;     /* the worker's own counters, touched only by it */
-    pthread_mutex_t stats_mu;         /* guards `published` */
+    pthread_mutex_t stats_mu;         /* guards `published` and the stream snapshots */
     struct pl_worker_stats published; /* a copy made every tick, read by the main thread */
+    struct pl_layer_stat *layer_stats;
+    size_t n_layer_stats;
+    struct pl_consumer_stat *consumer_stats;
+    size_t n_consumer_stats;
 };
+
+/* stream_stats.c: each tick, a snapshot of every stream's figures for /metrics. */
+void pl_publish_stream_stats(struct pl_worker *w);
+void pl_free_stream_stats(struct pl_worker *w);
 
 /* worker.c: test aid (--drop-rate): true for the datagrams to lose. */
 bool pl_test_drop(struct pl_worker *w);

@@ -12,9 +12,10 @@ struct text {
     size_t len, cap;
 };
 
-static void add(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void add(struct text *t, const char *fmt, ...)
+static void add(void *tp, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add(void *tp, const char *fmt, ...)
 {
+    struct text *t = tp;
     for (;;) {
         va_list ap;
         va_start(ap, fmt);
@@ -74,7 +75,9 @@ static char *render(struct pl_signaling *s, size_t *len)
     F(nacks_received, "counter", "Sequence numbers subscribers asked to be resent (NACK).");
     F(retransmissions, "counter", "Packets resent to subscribers from the retransmission ring.");
     F(twcc_feedback, "counter", "Transport-cc feedback packets sent to publishers.");
-    F(keyframe_requests, "counter", "Keyframe requests (PLI) sent to publishers.");
+    F(remb_sent, "counter", "REMB messages sent to publishers without transport-cc.");
+    F(rtcp_reports, "counter", "Compound RTCP packets of sender and receiver reports sent.");
+    F(keyframe_requests, "counter", "Keyframe requests (PLI/FIR) sent to publishers.");
     F(nacks_sent, "counter", "Sequence numbers NACKed to publishers (lost on the way in).");
     F(rtx_received, "counter", "Retransmissions (RTX) received from publishers.");
     F(test_dropped, "counter", "Datagrams dropped by the test aids (--drop-rate, --test-downlink-kbps).");
@@ -102,6 +105,7 @@ static char *render(struct pl_signaling *s, size_t *len)
             "# TYPE parley_participants gauge\nparley_participants %d\n", participants);
     add(&t, "# HELP parley_recording_meetings Meetings with the recorder in.\n"
             "# TYPE parley_recording_meetings gauge\nparley_recording_meetings %d\n", recording);
+    pl_metrics_streams(s, add, &t);
     free(st);
     *len = t.len;
     return t.buf;

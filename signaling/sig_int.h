@@ -139,6 +139,8 @@ void pl_slots_send(struct pl_participant *p);
 int pl_http_reply(struct lws *wsi, unsigned status, const char *type, const char *body, size_t len);
 
 /* control_client.c: callbacks to the control plane, off the loop thread */
+/* metrics_streams.c: per-layer and per-consumer series of /metrics, written with add(out, ...). */
+void pl_metrics_streams(struct pl_signaling *s, void (*add)(void *, const char *, ...), void *out);
 void pl_control_post(struct pl_signaling *s, const char *path, json_t *body); /* takes body */
 void pl_control_stopping(void); /* retries stop: the node is going down */
 void pl_control_cleanup(void);  /* once, after the loop has finished */

@@ -135,6 +135,8 @@ struct pl_worker_stats {
     uint64_t nacks_received;    /* sequence numbers subscribers asked for again */
     uint64_t retransmissions;   /* of those, resent from the retransmission ring */
     uint64_t twcc_feedback;     /* transport-cc feedback packets sent to publishers */
+    uint64_t remb_sent;         /* REMB messages sent to publishers without transport-cc */
+    uint64_t rtcp_reports;      /* compound SR/RR packets sent */
     uint64_t keyframe_requests; /* PLIs sent to publishers */
     uint64_t nacks_sent;        /* sequence numbers NACKed to publishers */
     uint64_t rtx_received;      /* retransmissions (RTX) received from publishers */
@@ -144,5 +146,38 @@ struct pl_worker_stats {
     uint64_t peers;
 };
 void pl_worker_get_stats(struct pl_worker *w, struct pl_worker_stats *out);
+
+/* Per-stream figures, also as of the last tick. A layer is one RTP stream a peer publishes
+ * (audio, or one simulcast layer of video); a consumer is one slot of a subscriber. */
+struct pl_layer_stat {
+    uint32_t peer_id;
+    char mid[32];
+    enum pl_media_kind kind;
+    int layer;                 /* 0 lowest; audio and non-simulcast video: 0 */
+    char rid[16];              /* "" without simulcast */
+    uint64_t packets, bytes;
+    uint32_t bitrate;          /* bits/s over the last second */
+    uint64_t keyframe_requests, nacks_sent, rtx_received;
+    int64_t lost;              /* as the node's receiver reports say */
+    uint32_t jitter;           /* RTP clock units */
+};
+
+struct pl_consumer_stat {
+    uint32_t peer_id;          /* the subscriber */
+    char mid[32];              /* its slot */
+    enum pl_media_kind kind;
+    uint32_t source_peer_id;   /* 0: the slot is unbound */
+    int layer, target;         /* -1: none */
+    uint64_t packets, bytes;
+    uint32_t bitrate;
+    uint64_t layer_switches, keyframe_requests, nacks, retransmissions;
+};
+
+/* Calls the visitors for every stream of the worker's last snapshot (under its lock: the
+ * visitors must be quick and must not call back into the worker). */
+void pl_worker_visit_streams(struct pl_worker *w,
+                             void (*on_layer)(const struct pl_layer_stat *, void *),
+                             void (*on_consumer)(const struct pl_consumer_stat *, void *),
+                             void *ud);
 
 #endif

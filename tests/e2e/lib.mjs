@@ -519,7 +519,7 @@ export async function waitForPageJoined(t, p, { timeoutMs = 15_000 } = {}) {
       return z ? { state: z.state, errors: z.errors, joined: (z.received || []).includes('MEETING_USERS') }
         : { state: 'no window.parley', errors: [], joined: false };
     }), 5000, `reading the state of ${p.name}'s page`);
-    if (s.joined) break;
+    if (s.joined) { p.joinedAt = Date.now(); break; }
     if (s.state === 'failed' || s.state === 'closed' || p.pageErrors.length) {
       throw new Error(`${p.name}'s page did not join: state ${s.state}, errors ${JSON.stringify(s.errors)}` +
         `${p.pageErrors.length ? `, uncaught: ${p.pageErrors.join(' | ')}` : ''}`);

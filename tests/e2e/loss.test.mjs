@@ -6,7 +6,7 @@ import { runTest, startNode, meetingCheck, sleep, withTimeout, httpGet, metricSu
 
 runTest('loss', async (t) => {
   const node = await startNode(t, { args: ['--drop-rate', '0.05'] });
-  const { browser } = await meetingCheck(t, node, {
+  const { browser, participants } = await meetingCheck(t, node, {
     meeting: `loss-${process.pid}`, names: ['alice', 'bob'], seconds: 8,
   });
   await sleep(1100); // workers publish their counters once a second
@@ -27,6 +27,18 @@ runTest('loss', async (t) => {
     throw new Error(`expected NACKs to publishers and their RTX answers, got ${nacksUp} and ${rtxIn}`);
   }
   if (!(feedback > 0)) throw new Error('expected transport-cc feedback to publishers (parley_twcc_feedback_total > 0)');
+  // The node's resends reach the pages as RTX (RFC 4588), which the browser counts apart.
+  for (const p of participants) {
+    const rtx = await withTimeout(p.page.evaluate(async () => {
+      let n = 0;
+      (await window.parley.pc.getStats()).forEach((s) => {
+        if (s.type === 'inbound-rtp' && s.kind === 'video') n += s.retransmittedPacketsReceived || 0;
+      });
+      return n;
+    }), 10_000, `getStats() on ${p.name}'s page`);
+    t.log(`${p.name}: ${rtx} retransmitted video packets received (RTX)`);
+    if (!(rtx > 0)) throw new Error(`expected ${p.name}'s page to receive the node's resends as RTX`);
+  }
   await withTimeout(browser.close(), 10_000, 'closing chromium');
   await node.stop();
 });
