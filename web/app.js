@@ -10,7 +10,8 @@
 // URL parameters: meeting, name, token, host=1 (INIT instead of JOIN), autojoin=1, slots (video/
 // audio slot pairs, default 8), autosub=0, width / height (camera resolution, default 640x480),
 // simulcast=1 (publish three layers q/h/f at 1/4, 1/2 and full resolution), bitrate=N (bits/s
-// each automatic video subscription asks for, default 1500000).
+// each automatic video subscription asks for, default 1500000), codec=h264 (publish H.264
+// instead of VP8).
 
 const DEFAULT_SLOTS = 8;
 const MAX_SLOTS = 49;
@@ -452,10 +453,20 @@ async function fetchToken(meetingId, accountId, role) {
 }
 
 // options: {host: INIT instead of JOIN, token, autosub, width, height}
+// Offers only H.264 packetization-mode=1 (constrained baseline first) and RTX on a transceiver.
+function preferH264(tr) {
+  const caps = RTCRtpSender.getCapabilities('video');
+  if (!caps || !tr.setCodecPreferences) return;
+  const h264 = caps.codecs.filter((c) => c.mimeType === 'video/H264' && /packetization-mode=1/.test(c.sdpFmtpLine || ''));
+  h264.sort((a, b) => /42e01f/.test(b.sdpFmtpLine) - /42e01f/.test(a.sdpFmtpLine));
+  const rtx = caps.codecs.filter((c) => c.mimeType === 'video/rtx');
+  if (h264.length) tr.setCodecPreferences([...h264, ...rtx]);
+}
+
 async function join(meetingId, accountId, slots = DEFAULT_SLOTS, options = {}) {
   if (parley.state === 'joining' || parley.state === 'connected') return;
   const mySession = ++session;
-  const { host = false, autosub = true, width = 640, height = 480, simulcast = false } = options;
+  const { host = false, autosub = true, width = 640, height = 480, simulcast = false, codec = '' } = options;
   if (options.bitrate) parley.subBitrate = options.bitrate;
   answered = false;
   offerSent = false;
@@ -504,7 +515,8 @@ async function join(meetingId, accountId, slots = DEFAULT_SLOTS, options = {}) {
     { rid: 'h', scaleResolutionDownBy: 2, maxBitrate: 500000 },
     { rid: 'f', maxBitrate: 2500000 },
   ] : undefined;
-  pc.addTransceiver(cam || 'video', { direction: 'sendonly', streams: [stream], sendEncodings });
+  const camTr = pc.addTransceiver(cam || 'video', { direction: 'sendonly', streams: [stream], sendEncodings });
+  if (codec === 'h264') preferH264(camTr);
   for (let i = 0; i < slots; i++) {
     pc.addTransceiver('video', { direction: 'recvonly' });
     pc.addTransceiver('audio', { direction: 'recvonly' });
@@ -603,6 +615,7 @@ const urlOptions = {
   token: params.get('token') ?? '',
   autosub: params.get('autosub') !== '0',
   simulcast: params.get('simulcast') === '1',
+  codec: params.get('codec') === 'h264' ? 'h264' : '',
   bitrate: intParam(params.get('bitrate'), SUB_BITRATE, 0, 100000000),
   width: intParam(params.get('width'), 640, 16, 3840),
   height: intParam(params.get('height'), 480, 16, 2160),
