@@ -177,7 +177,7 @@ static void send_to_slot(struct pl_worker *w, struct pl_slot *s, const struct pl
                          uint64_t now_ms)
 {
     struct pl_peer *sub = s->owner;
-    if (!sub->srtp_ready || !sub->has_addr)
+    if ((!sub->srtp_ready || !sub->has_addr) && !sub->rec)
         return;
     uint8_t pt = s->spec.codecs.codec_pt[codec];
     if (pt == 0xff)
@@ -200,6 +200,16 @@ static void send_to_slot(struct pl_worker *w, struct pl_slot *s, const struct pl
     memcpy(buf + 12, r->payload, r->payload_len);
     if (vp8)
         rewrite_vp8(s, buf + 12, r->payload_len, vp8);
+    if (sub->rec) {
+        /* The node's recorder: the same stream a subscriber would get, into the recording. */
+        pl_rec_sink_packet(s, buf, len, codec, pl_now_us());
+        pl_out_release(w, buf);
+        s->packets++;
+        s->bytes += len;
+        s->bytes_tick += len;
+        s->octets += r->payload_len;
+        return;
+    }
     if (pl_srtp_protect_rtp(&sub->srtp, buf, &len, PL_PKT_BUF) != 0) {
         w->stats.srtp_errors++;
         pl_out_release(w, buf);

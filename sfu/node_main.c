@@ -81,6 +81,7 @@ static int parse_config(int argc, char **argv)
         .control_url = "",
         .control_key = "",
         .max_participants = 50,
+        .recordings_root = "recordings",
     };
     const struct pl_opt opts[] = {
         {"listen-ip", "PARLEY_LISTEN_IP", PL_OPT_STR, &node.cfg.listen_ip, "HTTP/WebSocket address"},
@@ -114,6 +115,8 @@ static int parse_config(int argc, char **argv)
          "bearer key sent with control plane callbacks"},
         {"max-participants", "PARLEY_MAX_PARTICIPANTS", PL_OPT_INT, &node.cfg.max_participants,
          "participants per meeting (the recorder not counted)"},
+        {"recordings-root", "PARLEY_RECORDINGS_ROOT", PL_OPT_STR, &node.cfg.recordings_root,
+         "folder of recordings; interrupted ones found there are finished at start"},
         {"test-downlink-kbps", "PARLEY_TEST_DOWNLINK_KBPS", PL_OPT_INT, &node.cfg.test_downlink_kbps,
          "test aid: cap what each peer is sent, as a thin downlink would (0: off)"},
     };

@@ -199,8 +199,10 @@ struct pl_peer *pl_peer_create(struct pl_worker *w, const struct pl_peer_spec *s
         p->slots[i].index = i;
         p->slots[i].spec = spec->slots[i];
     }
-    p->dtls = pl_dtls_new(w->dtls_ctx, spec->dtls_server, p->remote_fp, dtls_send, dtls_data, p);
-    if (!p->dtls) {
+    p->rec = spec->recorder;
+    p->dtls = p->rec ? NULL
+                     : pl_dtls_new(w->dtls_ctx, spec->dtls_server, p->remote_fp, dtls_send, dtls_data, p);
+    if (!p->dtls && !p->rec) {
         free(p->slots);
         free(p);
         return NULL;
@@ -236,8 +238,13 @@ struct pl_peer *pl_peer_create(struct pl_worker *w, const struct pl_peer_spec *s
     pl_map_put(&w->peers_by_id, p->id, p);
     pl_map_put(&w->peers_by_ufrag, pl_hash_bytes(p->local_ufrag, strlen(p->local_ufrag)), p);
     w->stats.peers++;
-    if (!spec->dtls_server)
+    if (p->rec) {
+        /* No network to set up: the recorder is connected from the start. */
+        p->state = PL_PEER_CONNECTED;
+        post_event(p, PL_EV_PEER_CONNECTED, NULL);
+    } else if (!spec->dtls_server) {
         pl_dtls_start(p->dtls); /* goes out once ICE has an address */
+    }
     PL_INFO("worker", "worker %d: peer %u added (%d tracks, %d slots)", w->cfg.index, p->id,
             p->n_tracks, p->n_slots);
     return p;
@@ -290,13 +297,15 @@ void pl_peer_bind_slot(struct pl_peer *sub, int slot, struct pl_peer *pub, int64
         track_remove_consumer(s->source, s);
     s->source = NULL;
     pl_rewrite_switch(&s->rw);
+    if (sub->rec)
+        pl_rec_sink_source_changed(s);
     if (t && track_add_consumer(t, s) == 0) {
         s->source = t;
         /* Video starts at a keyframe of the chosen layer; audio at once. */
         s->layer = t->spec.kind == PL_MEDIA_VIDEO ? -1 : 0;
         s->target = pl_choose_layer(t, bitrate);
         pl_vp8_rewriter_switch(&s->vp8);
-        if (sub->srtp_ready)
+        if (sub->srtp_ready || sub->rec)
             pl_request_keyframe(t, s->target, true);
     }
     PL_DEBUG("worker", "peer %u slot %d (mid %s) <- peer %u", sub->id, slot, s->spec.mid,
@@ -317,6 +326,8 @@ void pl_peer_destroy(struct pl_peer *p)
         for (int j = 0; j < t->n_consumers; j++) {
             t->consumers[j]->source = NULL;
             pl_rewrite_switch(&t->consumers[j]->rw);
+            if (t->consumers[j]->owner->rec)
+                pl_rec_sink_source_changed(t->consumers[j]); /* the participant left */
         }
         free(t->consumers);
         for (int l = 0; l < t->n_layers; l++) {
@@ -349,6 +360,8 @@ void pl_peer_destroy(struct pl_peer *p)
     w->stats.peers--;
     free(p->slots);
     PL_INFO("worker", "worker %d: peer %u removed", w->cfg.index, p->id);
+    if (p->rec)
+        post_event(p, PL_EV_RECORDER_DETACHED, NULL); /* the recording may be stopped now */
     /* The timer handle is inside p: free p once libuv has closed it. */
     p->dtls_timer.data = p;
     uv_close((uv_handle_t *)&p->dtls_timer, free_on_close);

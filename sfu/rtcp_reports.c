@@ -51,19 +51,25 @@ static void send_compound(struct pl_peer *p, uint8_t *buf, size_t len)
     pl_out_release(p->w, buf);
 }
 
+bool pl_slot_source_clock(const struct pl_slot *s, uint64_t now_us, uint64_t *ntp, uint32_t *rtp_ts)
+{
+    const struct pl_track *t = s->source;
+    uint32_t src_ts;
+    if (!t || s->layer < 0 || s->rw.resync || !s->rw.started ||
+        !pl_rx_stats_clock_at(&t->layers[s->layer].rx, pl_track_clock(t), now_us, &src_ts, ntp))
+        return false;
+    *rtp_ts = src_ts + s->rw.ts_offset;
+    return true;
+}
+
 /* The slot's SR: timestamps on the source's clock when it sent SRs, else on the node's. */
 static void slot_sr(const struct pl_slot *s, uint64_t now_us, struct pl_rtcp_sr *sr)
 {
     sr->ssrc = s->spec.out_ssrc;
     sr->packet_count = (uint32_t)s->packets;
     sr->octet_count = (uint32_t)s->octets;
-    const struct pl_track *t = s->source;
-    uint32_t src_ts;
-    if (t && s->layer >= 0 && !s->rw.resync &&
-        pl_rx_stats_clock_at(&t->layers[s->layer].rx, pl_track_clock(t), now_us, &src_ts, &sr->ntp)) {
-        sr->rtp_ts = src_ts + s->rw.ts_offset;
+    if (pl_slot_source_clock(s, now_us, &sr->ntp, &sr->rtp_ts))
         return;
-    }
     uint32_t clock = s->spec.kind == PL_MEDIA_AUDIO ? 48000 : 90000;
     uint64_t since_ms = pl_now_ms() - s->rw.last_ms;
     sr->ntp = ntp_now();

@@ -167,7 +167,7 @@ static void on_tick(uv_timer_t *t)
     int n_failed = 0;
     for (size_t it = 0; pl_map_next(&w->peers_by_id, &it, &key, &val) && n_failed < 64;) {
         struct pl_peer *p = val;
-        if (p->state == PL_PEER_FAILED)
+        if (p->state == PL_PEER_FAILED || p->rec)
             continue;
         uint64_t since = p->last_consent_ms ? p->last_consent_ms : p->created_ms;
         /* Consent lost, or ICE/DTLS not done in time (OpenSSL alone would retry for minutes). */
@@ -181,7 +181,9 @@ static void on_tick(uv_timer_t *t)
     uint64_t now_us = pl_now_us();
     for (size_t it = 0; pl_map_next(&w->peers_by_id, &it, &key, &val);) {
         struct pl_peer *p = val;
-        if (p->state == PL_PEER_CONNECTED && p->srtp_ready && p->has_addr)
+        if (p->rec)
+            pl_rec_sink_tick(p, now_us);
+        else if (p->state == PL_PEER_CONNECTED && p->srtp_ready && p->has_addr)
             pl_send_reports(p, now_us);
     }
     pthread_mutex_lock(&w->stats_mu);
@@ -246,8 +248,19 @@ static void handle_command(struct pl_mailbox *mb, struct pl_msg *msg, void *user
         struct pl_cmd_bind *c = (struct pl_cmd_bind *)msg;
         struct pl_peer *sub = pl_map_get(&w->peers_by_id, c->subscriber_id);
         struct pl_peer *pub = c->publisher_id ? pl_map_get(&w->peers_by_id, c->publisher_id) : NULL;
-        if (sub && (pub || !c->publisher_id))
+        if (sub && (pub || !c->publisher_id)) {
+            if (c->slot >= 0 && c->slot < sub->n_slots)
+                snprintf(sub->slots[c->slot].feed_name, sizeof sub->slots[0].feed_name, "%s",
+                         c->publisher_name);
             pl_peer_bind_slot(sub, c->slot, pub, c->bitrate);
+        }
+        break;
+    }
+    case PL_CMD_REC_KEYFRAME: {
+        struct pl_cmd_rec_keyframe *c = (struct pl_cmd_rec_keyframe *)msg;
+        struct pl_peer *p = pl_map_get(&w->peers_by_id, c->peer_id);
+        if (p && p->rec)
+            pl_rec_sink_keyframe(p, c->track);
         break;
     }
     default:

@@ -86,6 +86,10 @@ struct pl_slot {
     uint64_t keyframe_requests; /* PLI/FIR the subscriber sent on this slot */
     uint64_t nacks;             /* sequence numbers it NACKed */
     uint64_t retransmissions;   /* of those, resent */
+    /* The recorder's slots: the recording's track for the current source (0: none yet). */
+    int rec_track;
+    enum pl_codec rec_codec;
+    char feed_name[129];
 };
 
 enum pl_peer_state { PL_PEER_NEW = 0, PL_PEER_CHECKING, PL_PEER_CONNECTED, PL_PEER_FAILED };
@@ -123,6 +127,7 @@ struct pl_peer {
     uint32_t remb_est;        /* bits/s last sent in REMB */
     double bucket_bits;       /* test aid (--test-downlink-kbps): token bucket */
     uint64_t bucket_ms;
+    struct pl_recorder *rec;  /* the node's recorder: slots feed it, nothing goes out */
     struct pl_track tracks[PL_MAX_PUBLISH_TRACKS];
     int n_tracks;
     struct pl_slot *slots;
@@ -169,6 +174,17 @@ struct pl_worker {
     struct pl_consumer_stat *consumer_stats;
     size_t n_consumer_stats;
 };
+
+/* rec_sink.c: the recorder's peer. Its slots' packets (already rewritten into the slot's
+ * stream) go to the recording, one recording track per slot and source. */
+void pl_rec_sink_packet(struct pl_slot *s, const uint8_t *rtp, size_t len, enum pl_codec codec,
+                        uint64_t now_us);
+void pl_rec_sink_source_changed(struct pl_slot *s); /* the slot's source changed or went away */
+void pl_rec_sink_tick(struct pl_peer *p, uint64_t now_us); /* Sender Reports -> lip sync */
+void pl_rec_sink_keyframe(struct pl_peer *p, int track);
+/* rtcp_reports.c: the NTP/RTP pair of the slot's stream now, on its source's clock (false: the
+ * source has sent no Sender Report yet). */
+bool pl_slot_source_clock(const struct pl_slot *s, uint64_t now_us, uint64_t *ntp, uint32_t *rtp_ts);
 
 /* stream_stats.c: each tick, a snapshot of every stream's figures for /metrics. */
 void pl_publish_stream_stats(struct pl_worker *w);

@@ -88,7 +88,10 @@ struct pl_participant *pl_meeting_add(struct pl_signaling *s, struct pl_meeting 
             json_array_append_new(users, json_string(o->account_id));
     json_t *list = pl_sig_packet(m->id, "MEETING_USERS");
     json_object_set_new(list, "users", users);
-    pl_conn_send_json(c, list);
+    if (c)
+        pl_conn_send_json(c, list); /* the node's own recorder has no connection */
+    else
+        json_decref(list);
 
     if (role == PL_ROLE_RECORDER) {
         m->recorder = p;
@@ -106,7 +109,8 @@ struct pl_participant *pl_meeting_add(struct pl_signaling *s, struct pl_meeting 
     p->next = m->parts;
     m->parts = p;
     m->empty_since_ms = 0;
-    c->part = p;
+    if (c)
+        c->part = p;
     PL_INFO("meeting", "%s joined meeting %s as %s (%d in)", account_id, m->id, pl_role_name(role),
             m->n_parts);
     return p;
@@ -142,6 +146,8 @@ void pl_meeting_leave(struct pl_signaling *s, struct pl_participant *p)
         m->speaker = NULL;
     if (!quiet)
         pl_slots_forget(s, p);
+    if (p->recording)
+        pl_recording_detach(s, p);
     if (p->role == PL_ROLE_RECORDER) {
         m->recorder = NULL;
         if (!quiet)
@@ -290,6 +296,10 @@ void pl_signaling_on_worker_event(struct pl_signaling *s, const struct pl_worker
 {
     if (ev->hdr.type == PL_EV_AUDIO_LEVELS) {
         pl_meeting_on_levels(s, (const struct pl_levels_event *)ev);
+        return;
+    }
+    if (ev->hdr.type == PL_EV_RECORDER_DETACHED) {
+        pl_recording_on_detached(s, ev->peer_id);
         return;
     }
     struct pl_participant *p = pl_map_get(&s->peers, ev->peer_id);

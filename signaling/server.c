@@ -193,12 +193,15 @@ int pl_dev_token_callback(struct lws *wsi, enum lws_callback_reasons reason, voi
                           void *in, size_t len);
 int pl_metrics_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                         size_t len);
+int pl_recording_api_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+                              void *in, size_t len);
 
 static const struct lws_protocols protocols[] = {
     /* First, so a WebSocket without a subprotocol lands here too. */
     {"parley", callback, sizeof(struct pl_conn), 65536, 0, NULL, 0},
     {"parley-dev-token", pl_dev_token_callback, 0, 0, 0, NULL, 0},
     {"parley-metrics", pl_metrics_callback, 0, 0, 0, NULL, 0},
+    {"parley-recordings", pl_recording_api_callback, 0, 0, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
@@ -237,7 +240,14 @@ struct pl_signaling *pl_signaling_start(struct pl_node *node)
     health_mount = metrics_mount;
     health_mount.mountpoint = "/healthz";
     metrics_mount.mount_next = &health_mount;
-    health_mount.mount_next = &mount;
+    static struct lws_http_mount rec_mount;
+    memset(&rec_mount, 0, sizeof rec_mount);
+    rec_mount.mountpoint = "/recordings";
+    rec_mount.mountpoint_len = 11;
+    rec_mount.origin = "parley-recordings";
+    rec_mount.origin_protocol = LWSMPRO_CALLBACK;
+    health_mount.mount_next = &rec_mount;
+    rec_mount.mount_next = &mount;
     static struct lws_http_mount dev_mount;
     memset(&dev_mount, 0, sizeof dev_mount);
     dev_mount.mountpoint = "/dev/token";
@@ -273,6 +283,7 @@ struct pl_signaling *pl_signaling_start(struct pl_node *node)
     PL_INFO("signaling", "listening on http://%s:%d/ (web root %s)", node->cfg.listen_ip,
             node->cfg.http_port, node->cfg.web_root);
     pl_meeting_sweep_start(s);
+    pl_recording_recover(s);
     return s;
 }
 
@@ -301,6 +312,7 @@ void pl_signaling_free(struct pl_signaling *s)
      * dry, the second call frees the context (it clears s->ctx through info.pcontext). */
     if (s->ctx)
         lws_context_destroy(s->ctx);
+    pl_recording_finish_all(s); /* the workers have stopped: nothing feeds them any more */
     pl_control_cleanup();
     pl_map_destroy(&s->peers);
     free(s);

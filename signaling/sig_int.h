@@ -16,6 +16,7 @@
 
 #define PL_MAX_VIDEO_SUBS 49     /* video feeds a participant may receive */
 #define PL_MAX_RECORDER_SUBS 50  /* video feeds the recorder may receive */
+#define PL_REC_BITRATE 1000000000LL /* what the node's recorder asks for: the top layer */
 #define PL_EMPTY_MEETING_S 600   /* a started meeting nobody is in is forgotten after this */
 #define PL_ENDED_MEETING_S 86400 /* an ended meeting is remembered (JOIN denied) this long */
 #define PL_MAX_STRIKES 5         /* bad messages before a connection is closed */
@@ -33,6 +34,7 @@ struct pl_out_msg {
 };
 
 struct pl_participant;
+struct pl_recording;
 
 struct pl_conn {
     struct lws *wsi;
@@ -69,6 +71,7 @@ struct pl_participant {
     bool publishes[2];            /* by enum pl_media_kind: audio, video */
     struct pl_slot_state *slots;
     int n_slots;
+    struct pl_recording *recording; /* the node's own recorder participant: its recording */
     struct pl_participant *next;
 };
 
@@ -82,6 +85,7 @@ struct pl_meeting {
     int n_parts;                  /* without the recorder */
     struct pl_participant *recorder;
     struct pl_participant *speaker; /* last ACTIVE_SPEAKER sent */
+    struct pl_recording *recording; /* the node's own recorder, while it records */
     struct pl_meeting *next;
 };
 
@@ -93,6 +97,7 @@ struct pl_signaling {
     struct pl_map peers;          /* peer id -> participant */
     uv_timer_t sweep;             /* forgets empty and long-ended meetings */
     int pending_calls;            /* control plane callbacks in flight */
+    struct pl_recording *finishing; /* stopped recordings waiting for their file */
     bool stopping;
     bool stopped;
 };
@@ -144,6 +149,23 @@ void pl_metrics_streams(struct pl_signaling *s, void (*add)(void *, const char *
 void pl_control_post(struct pl_signaling *s, const char *path, json_t *body); /* takes body */
 void pl_control_stopping(void); /* retries stop: the node is going down */
 void pl_control_cleanup(void);  /* once, after the loop has finished */
+
+/* recording.c: the node's own recorder, a ghost participant of the meeting. */
+struct pl_rec_request {
+    const char *recording_id, *tenant_id, *conference_id, *session_id, *title;
+    const char *host_user_id, *host_user_name, *tenant_name;
+};
+/* Starts recording meeting m: 0, or an HTTP status (409 already recording, 500) with err. */
+int pl_recording_start(struct pl_signaling *s, struct pl_meeting *m,
+                       const struct pl_rec_request *req, char *err, size_t errlen);
+/* The recorder participant leaves (stop, END, node stopping): the file is finished once the
+ * worker lets go of the recording (PL_EV_RECORDER_DETACHED). */
+void pl_recording_detach(struct pl_signaling *s, struct pl_participant *p);
+void pl_recording_on_detached(struct pl_signaling *s, uint32_t peer_id);
+/* At exit, after the workers stopped: finishes what is left, blocking. */
+void pl_recording_finish_all(struct pl_signaling *s);
+/* At start: finishes recordings a crash interrupted (on the threadpool). */
+void pl_recording_recover(struct pl_signaling *s);
 
 /* offer.c: negotiates, registers the peer on the meeting's worker, returns the answer. */
 char *pl_offer_accept(struct pl_signaling *s, struct pl_participant *p, const char *sdp,

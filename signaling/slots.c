@@ -2,6 +2,7 @@
  * into a free audio slot of everyone else. Video follows SUBSCRIBE / UNSUBSCRIBE / UNSUB_SUB,
  * applied all or nothing; a slot freed by an unsubscription is reused first by the
  * subscriptions of the same packet, so the client's track simply changes source. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +21,8 @@ static void post_bind(struct pl_signaling *s, struct pl_participant *sub, int sl
     b->slot = slot;
     b->publisher_id = pub ? pub->peer_id : 0;
     b->bitrate = bitrate;
+    if (pub)
+        snprintf(b->publisher_name, sizeof b->publisher_name, "%s", pub->account_id);
     if (pl_worker_post(s->node->workers[sub->meeting->worker], &b->hdr) != 0)
         free(b);
 }
@@ -51,8 +54,25 @@ static int slot_fed_by(const struct pl_participant *sub, const struct pl_partici
     return -1;
 }
 
+/* Puts pub's stream of `kind` into a free slot of sub; false when none is free. */
+static bool take_free_slot(struct pl_signaling *s, struct pl_participant *sub,
+                           struct pl_participant *pub, enum pl_media_kind kind, int64_t bitrate)
+{
+    for (int i = 0; i < sub->n_slots; i++) {
+        struct pl_slot_state *st = &sub->slots[i];
+        if (st->kind == kind && !st->feed) {
+            st->feed = pub;
+            st->bitrate = bitrate;
+            post_bind(s, sub, i, pub, bitrate);
+            return true;
+        }
+    }
+    return false;
+}
+
 /* Gives every audio publisher a free audio slot in every other participant that has none for
- * it yet; tells those whose table changed. */
+ * it yet, and the node's own recorder every video publisher's top layer too; tells those
+ * whose table changed. */
 static void assign_audio(struct pl_signaling *s, struct pl_meeting *m)
 {
     for (struct pl_participant *sub = m->parts; sub; sub = sub->next) {
@@ -60,18 +80,13 @@ static void assign_audio(struct pl_signaling *s, struct pl_meeting *m)
             continue;
         bool changed = false;
         for (struct pl_participant *pub = m->parts; pub; pub = pub->next) {
-            if (pub == sub || !pub->peer_id || !pub->publishes[PL_MEDIA_AUDIO] ||
-                slot_fed_by(sub, pub, PL_MEDIA_AUDIO) >= 0)
+            if (pub == sub || !pub->peer_id)
                 continue;
-            for (int i = 0; i < sub->n_slots; i++) {
-                struct pl_slot_state *st = &sub->slots[i];
-                if (st->kind == PL_MEDIA_AUDIO && !st->feed) {
-                    st->feed = pub;
-                    post_bind(s, sub, i, pub, 0);
-                    changed = true;
-                    break;
-                }
-            }
+            if (pub->publishes[PL_MEDIA_AUDIO] && slot_fed_by(sub, pub, PL_MEDIA_AUDIO) < 0)
+                changed |= take_free_slot(s, sub, pub, PL_MEDIA_AUDIO, 0);
+            if (sub->recording && pub->publishes[PL_MEDIA_VIDEO] &&
+                slot_fed_by(sub, pub, PL_MEDIA_VIDEO) < 0)
+                changed |= take_free_slot(s, sub, pub, PL_MEDIA_VIDEO, PL_REC_BITRATE);
         }
         if (changed)
             pl_slots_send(sub);

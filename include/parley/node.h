@@ -30,6 +30,7 @@ struct pl_node_config {
     const char *control_url;  /* control plane base URL for callbacks ("" = none) */
     const char *control_key;  /* bearer key sent with callbacks ("" = none) */
     int max_participants;     /* per meeting, the recorder not counted */
+    const char *recordings_root; /* where the recorder writes <tenant>/<conf>/<session>/<id>.mp4 */
     int test_downlink_kbps;   /* test aid: cap what each peer is sent (0: none) */
 };
 

@@ -11,6 +11,7 @@
 #include "parley/sdp.h"
 
 struct pl_dtls_ctx;
+struct pl_recorder;
 struct pl_worker;
 
 #define PL_MAX_PUBLISH_TRACKS 4
@@ -56,6 +57,9 @@ struct pl_peer_spec {
     char remote_ufrag[64];
     uint8_t remote_fp[32];
     bool dtls_server;
+    /* The node's own recorder (a peer with no network): what its slots receive is written to
+     * this recording instead of being sent. NULL for every other peer. */
+    struct pl_recorder *recorder;
     uint8_t ext_id[PL_EXT_COUNT];   /* negotiated header extension ids (0: none) */
     struct pl_publish_spec publish[PL_MAX_PUBLISH_TRACKS];
     int n_publish;
@@ -67,6 +71,14 @@ enum pl_worker_cmd {
     PL_CMD_PEER_ADD = 1,   /* struct pl_peer_spec */
     PL_CMD_PEER_REMOVE,    /* struct pl_cmd_peer */
     PL_CMD_SLOT_BIND,      /* struct pl_cmd_bind */
+    PL_CMD_REC_KEYFRAME,   /* struct pl_cmd_rec_keyframe (from the recorder's thread) */
+};
+
+/* The recorder wants a keyframe on one of its tracks. */
+struct pl_cmd_rec_keyframe {
+    struct pl_msg hdr;
+    uint32_t peer_id;      /* the recorder's peer */
+    int track;             /* the recorder's track handle */
 };
 
 struct pl_cmd_peer {
@@ -82,12 +94,14 @@ struct pl_cmd_bind {
     int slot;
     uint32_t publisher_id;
     int64_t bitrate;   /* video: what the subscriber asked for (bits/s): picks the layer */
+    char publisher_name[129]; /* whose feed it is, an account id (names the recorder's tracks) */
 };
 
 enum pl_worker_event_type {
     PL_EV_PEER_CONNECTED = 1, /* ICE nominated and DTLS-SRTP keys in place */
     PL_EV_PEER_FAILED,        /* DTLS failed, or ICE consent / connect timeout */
     PL_EV_AUDIO_LEVELS,       /* struct pl_levels_event */
+    PL_EV_RECORDER_DETACHED,  /* the recorder's peer is gone: nothing feeds the recording now */
 };
 
 struct pl_worker_event {

@@ -236,6 +236,27 @@ function httpGet(url, timeoutMs = 5000) {
   });
 }
 
+// POST of a JSON body (or raw text); resolves {status, body, json} (json null when not JSON).
+export function httpPostJson(url, body, timeoutMs = 10_000) {
+  const data = typeof body === 'string' ? body : JSON.stringify(body);
+  return new Promise((resolve) => {
+    const req = http.request(url, { method: 'POST', timeout: timeoutMs,
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => { text += d; });
+      res.on('end', () => {
+        let json = null;
+        try { json = JSON.parse(text); } catch { /* not JSON */ }
+        resolve({ status: res.statusCode, body: text, json });
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', (e) => resolve({ error: e.code || e.message }));
+    req.end(data);
+  });
+}
+
 // ---- join tokens ----------------------------------------------------------------------------
 
 export function randomSecret() {
@@ -433,6 +454,46 @@ export function metricSum(text, name) {
   }
   if (!found) throw new Error(`/metrics has no ${name}`);
   return sum;
+}
+
+// ---- the control plane ----------------------------------------------------------------------
+
+// A stand-in control plane on 127.0.0.1 that records every request the node makes (method,
+// url, headers, body) and answers 200 {} — or 503 to the first failFirst.get(path) requests.
+export async function startControlPlane(t) {
+  const requests = [];
+  const failFirst = new Map();   // path -> how many requests to answer 503 first
+  let waiters = [];
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => { body += d; });
+    req.on('end', () => {
+      const r = { method: req.method, url: req.url, headers: req.headers, body, at: Date.now() };
+      requests.push(r);
+      const left = failFirst.get(req.url) || 0;
+      if (left > 0) failFirst.set(req.url, left - 1);
+      r.status = left > 0 ? 503 : 200;
+      res.writeHead(r.status, { 'content-type': 'application/json' });
+      res.end(r.status === 200 ? '{}' : '{"error":"try again"}');
+      const w = waiters;
+      waiters = [];
+      w.forEach((fn) => fn());
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.defer('stop the control plane', () => new Promise((resolve) => { server.closeAllConnections?.(); server.close(() => resolve()); }));
+  const url = `http://127.0.0.1:${server.address().port}`;
+  return {
+    url, requests, failFirst,
+    forPath: (p) => requests.filter((r) => r.url === p),
+    async waitFor(p, count, timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      while (requests.filter((r) => r.url === p).length < count && Date.now() < deadline) {
+        await Promise.race([new Promise((resolve) => waiters.push(resolve)), sleep(Math.max(0, deadline - Date.now()))]);
+      }
+      return requests.filter((r) => r.url === p);
+    },
+  };
 }
 
 // ---- browser --------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import {
-  runTest, startNode, SigClient, decodeToken, deepEqual, describeEvent, httpGet, sleep,
+  runTest, startNode, SigClient, decodeToken, deepEqual, describeEvent, httpGet, sleep, startControlPlane,
   withTimeout, randomSecret, REPO_ROOT,
 } from './lib.mjs';
 
@@ -252,44 +252,6 @@ function httpGetBody(url) {
     req.on('timeout', () => req.destroy(new Error('timed out')));
     req.on('error', (e) => resolve({ error: e.message, body: '' }));
   });
-}
-
-// ---- the control plane ----------------------------------------------------------------------
-
-async function startControlPlane(t) {
-  const requests = [];
-  const failFirst = new Map();   // path -> how many requests to answer 503 first
-  let waiters = [];
-  const server = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (d) => { body += d; });
-    req.on('end', () => {
-      const r = { method: req.method, url: req.url, headers: req.headers, body, at: Date.now() };
-      requests.push(r);
-      const left = failFirst.get(req.url) || 0;
-      if (left > 0) failFirst.set(req.url, left - 1);
-      r.status = left > 0 ? 503 : 200;
-      res.writeHead(r.status, { 'content-type': 'application/json' });
-      res.end(r.status === 200 ? '{}' : '{"error":"try again"}');
-      const w = waiters;
-      waiters = [];
-      w.forEach((fn) => fn());
-    });
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.defer('stop the control plane', () => new Promise((resolve) => { server.closeAllConnections?.(); server.close(() => resolve()); }));
-  const url = `http://127.0.0.1:${server.address().port}`;
-  return {
-    url, requests, failFirst,
-    forPath: (p) => requests.filter((r) => r.url === p),
-    async waitFor(p, count, timeoutMs) {
-      const deadline = Date.now() + timeoutMs;
-      while (requests.filter((r) => r.url === p).length < count && Date.now() < deadline) {
-        await Promise.race([new Promise((resolve) => waiters.push(resolve)), sleep(Math.max(0, deadline - Date.now()))]);
-      }
-      return requests.filter((r) => r.url === p);
-    },
-  };
 }
 
 // ---- the cases ------------------------------------------------------------------------------
