@@ -284,6 +284,7 @@ void pl_recording_finish_all(struct pl_signaling *s)
     while (s->finishing) {
         struct pl_recording *r = s->finishing;
         s->finishing = r->next;
+        r->work.data = r;
         stop_work(&r->work);
         report(NULL, r); /* the control plane client is gone by now: the log says it */
         free(r);

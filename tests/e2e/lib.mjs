@@ -240,7 +240,8 @@ function httpGet(url, timeoutMs = 5000) {
 export function httpPostJson(url, body, timeoutMs = 10_000) {
   const data = typeof body === 'string' ? body : JSON.stringify(body);
   return new Promise((resolve) => {
-    const req = http.request(url, { method: 'POST', timeout: timeoutMs,
+    // A fresh connection each time: a kept-alive one the server has since closed would fail.
+    const req = http.request(url, { method: 'POST', timeout: timeoutMs, agent: false,
       headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } }, (res) => {
       let text = '';
       res.setEncoding('utf8');

@@ -4,7 +4,8 @@
 // original body; the completed one names the file, which sits at
 // <root>/<tenant>/<conference>/<session>/<recording>.mp4, opens in ffprobe with a mixed audio
 // track first and each participant's audio and video with durations that fit, and decodes
-// with `ffmpeg -xerror` without a word. Run: node tests/e2e/recording.test.mjs
+// with `ffmpeg -xerror` without a word. A second recording cut short by SIGTERM is finished as
+// the node exits. Run: node tests/e2e/recording.test.mjs
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -143,5 +144,15 @@ runTest('recording', async (t) => {
   }
   if (out.trim()) throw new Error(`ffmpeg printed: ${out}`);
   t.log('ffmpeg -xerror decodes every track without a word');
+
+  // A recording still running when the node is told to stop is finished on the way out.
+  const second = await httpPostJson(`${node.url}/recordings/start`, { ...ids, recording_id: 'rec2', token });
+  if (second.status !== 201) throw new Error(`a new recording after the first: expected 201, got ${second.status} ${second.body || second.error}`);
+  await sleep(4000);
   await node.stop();
+  const file2 = path.join(root, 'acme', 'conf1', 'sess1', 'rec2.mp4');
+  if (!fs.existsSync(file2)) throw new Error(`expected ${file2} finished when the node stopped`);
+  const d2 = Number(execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', file2], { encoding: 'utf8' }));
+  t.log(`rec2, cut short by SIGTERM: ${d2.toFixed(2)} s`);
+  if (!(d2 > 2.5 && d2 < 8)) throw new Error(`expected rec2 about 4 s long, got ${d2}`);
 });
