@@ -10,6 +10,8 @@
 #include "parley/log.h"
 #include "sig_int.h"
 
+#define PL_CONTROL_MAX_REPLY (64 * 1024)
+
 struct call {
     uv_work_t work;
     struct pl_signaling *sig;
@@ -18,15 +20,29 @@ struct call {
     char *auth;  /* "Authorization: Bearer ..." or NULL */
     long status;
     char error[CURL_ERROR_SIZE];
+    pl_control_reply_fn on_reply;  /* NULL: fire and forget */
+    void *user;
+    char *reply;                   /* the answer's body (when on_reply is set) */
+    size_t reply_len;
 };
 
 static atomic_bool node_stopping;
 
-static size_t discard(char *ptr, size_t size, size_t nmemb, void *user)
+/* Keeps the answer's body when someone wants it (up to 64 KiB), else drops it. */
+static size_t keep(char *ptr, size_t size, size_t nmemb, void *user)
 {
-    (void)ptr;
-    (void)user;
-    return size * nmemb;
+    struct call *c = user;
+    size_t n = size * nmemb;
+    if (c->on_reply && c->reply_len + n <= PL_CONTROL_MAX_REPLY) {
+        char *b = realloc(c->reply, c->reply_len + n + 1);
+        if (b) {
+            memcpy(b + c->reply_len, ptr, n);
+            c->reply = b;
+            c->reply_len += n;
+            c->reply[c->reply_len] = '\0';
+        }
+    }
+    return n;
 }
 
 static void do_post(uv_work_t *w)
@@ -46,7 +62,11 @@ static void do_post(uv_work_t *w)
         curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
         curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
         curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, keep);
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, c);
+        free(c->reply);
+        c->reply = NULL;
+        c->reply_len = 0;
         curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->error);
         c->error[0] = '\0';
         CURLcode rc = curl_easy_perform(h);
@@ -74,6 +94,12 @@ static void after_post(uv_work_t *w, int status)
     else
         PL_WARN("control", "POST %s failed: %s", c->url, c->error[0] ? c->error : "cancelled");
     c->sig->pending_calls--;
+    if (c->on_reply) {
+        json_t *reply = c->reply ? json_loadb(c->reply, c->reply_len, 0, NULL) : NULL;
+        c->on_reply(c->sig, c->status, reply, c->user);
+        json_decref(reply);
+    }
+    free(c->reply);
     free(c->url);
     free(c->body);
     free(c->auth);
@@ -81,6 +107,12 @@ static void after_post(uv_work_t *w, int status)
 }
 
 void pl_control_post(struct pl_signaling *s, const char *path, json_t *body)
+{
+    pl_control_call(s, path, body, NULL, NULL);
+}
+
+void pl_control_call(struct pl_signaling *s, const char *path, json_t *body,
+                     pl_control_reply_fn on_reply, void *user)
 {
     const struct pl_node_config *cfg = &s->node->cfg;
     if (!cfg->control_url || !*cfg->control_url || s->stopping) {
@@ -118,6 +150,8 @@ void pl_control_post(struct pl_signaling *s, const char *path, json_t *body)
     }
     snprintf(c->url, ulen, "%.*s%s", (int)base, cfg->control_url, path);
     c->sig = s;
+    c->on_reply = on_reply;
+    c->user = user;
     c->work.data = c;
     s->pending_calls++;
     if (uv_queue_work(s->node->loop, &c->work, do_post, after_post) != 0) {

@@ -72,7 +72,6 @@ struct pl_participant *pl_meeting_add(struct pl_signaling *s, struct pl_meeting 
                                       struct pl_conn *c, const char *account_id,
                                       enum pl_role role)
 {
-    (void)s;
     struct pl_participant *p = calloc(1, sizeof *p);
     if (!p)
         return NULL;
@@ -105,6 +104,7 @@ struct pl_participant *pl_meeting_add(struct pl_signaling *s, struct pl_meeting 
         if (m->speaker)
             pl_conn_send_json(c, speaker_packet(m));
         m->n_parts++;
+        pl_control_presence(s, m, account_id, true);
     }
     p->next = m->parts;
     m->parts = p;
@@ -154,6 +154,8 @@ void pl_meeting_leave(struct pl_signaling *s, struct pl_participant *p)
             pl_meeting_broadcast(m, NULL, recording_packet(m, false));
     } else {
         m->n_parts--;
+        if (!quiet)
+            pl_control_presence(s, m, p->account_id, false);
         if (!quiet) {
             json_t *leave = pl_sig_packet(m->id, "LEAVE");
             json_object_set_new(leave, "account_id", json_string(p->account_id));
@@ -169,6 +171,20 @@ void pl_meeting_leave(struct pl_signaling *s, struct pl_participant *p)
         m->empty_since_ms = pl_now_ms();
 }
 
+/* "/meetings/{id}" with the id percent-encoded (all but unreserved characters): its length. */
+size_t pl_control_meeting_path(const char *id, char *path, size_t cap)
+{
+    size_t n = (size_t)snprintf(path, cap, "/meetings/");
+    for (const unsigned char *q = (const unsigned char *)id; *q && n + 4 < cap; q++) {
+        if ((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') ||
+            *q == '-' || *q == '_' || *q == '.' || *q == '~')
+            path[n++] = (char)*q;
+        else
+            n += (size_t)snprintf(path + n, cap - n, "%%%02X", *q);
+    }
+    return n;
+}
+
 /* Builds the control plane's "meeting ended" callback: path and body. */
 static json_t *end_callback(const struct pl_meeting *m, const char *by, char *path, size_t cap)
 {
@@ -177,15 +193,7 @@ static json_t *end_callback(const struct pl_meeting *m, const char *by, char *pa
     struct tm tm;
     gmtime_r(&now, &tm);
     strftime(ended_at, sizeof ended_at, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    /* The id goes into a URL path: percent-encode everything but unreserved characters. */
-    size_t n = (size_t)snprintf(path, cap, "/meetings/");
-    for (const unsigned char *q = (const unsigned char *)m->id; *q && n + 4 < cap; q++) {
-        if ((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') ||
-            *q == '-' || *q == '_' || *q == '.' || *q == '~')
-            path[n++] = (char)*q;
-        else
-            n += (size_t)snprintf(path + n, cap - n, "%%%02X", *q);
-    }
+    size_t n = pl_control_meeting_path(m->id, path, cap);
     snprintf(path + n, cap - n, "/end");
     return json_pack("{s:s, s:s, s:s}", "meeting_id", m->id, "ended_by", by, "ended_at", ended_at);
 }

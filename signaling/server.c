@@ -284,6 +284,7 @@ struct pl_signaling *pl_signaling_start(struct pl_node *node)
             node->cfg.http_port, node->cfg.web_root);
     pl_meeting_sweep_start(s);
     pl_recording_recover(s);
+    pl_control_node_start(s);
     return s;
 }
 
@@ -293,6 +294,7 @@ void pl_signaling_stop(struct pl_signaling *s)
         return;
     s->stopping = true;
     pl_control_stopping();
+    pl_control_node_stop(s);
     pl_meeting_sweep_stop(s);
     /* Participants leave (their peers are removed from the workers); then libwebsockets
      * closes the sockets. Context destruction finishes on the loop and clears s->ctx. */

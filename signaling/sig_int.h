@@ -98,6 +98,11 @@ struct pl_signaling {
     uv_timer_t sweep;             /* forgets empty and long-ended meetings */
     int pending_calls;            /* control plane callbacks in flight */
     struct pl_recording *finishing; /* stopped recordings waiting for their file */
+    /* control_node.c: registration and heartbeats */
+    uv_timer_t control_timer;
+    bool control_timer_on;
+    char node_id[64];             /* given by the control plane; "" until registered */
+    uint64_t heartbeat_ms;
     bool stopping;
     bool stopped;
 };
@@ -147,7 +152,19 @@ int pl_http_reply(struct lws *wsi, unsigned status, const char *type, const char
 /* metrics_streams.c: per-layer and per-consumer series of /metrics, written with add(out, ...). */
 void pl_metrics_streams(struct pl_signaling *s, void (*add)(void *, const char *, ...), void *out);
 void pl_control_post(struct pl_signaling *s, const char *path, json_t *body); /* takes body */
+/* The same, and on_reply(status, parsed answer or NULL) on the loop thread when it is done
+ * (status 0: no answer). Not called when there is no control plane or the node is stopping. */
+typedef void (*pl_control_reply_fn)(struct pl_signaling *s, long status, json_t *reply, void *user);
+void pl_control_call(struct pl_signaling *s, const char *path, json_t *body,
+                     pl_control_reply_fn on_reply, void *user);
 void pl_control_stopping(void); /* retries stop: the node is going down */
+/* control_node.c */
+void pl_control_node_start(struct pl_signaling *s);
+void pl_control_node_stop(struct pl_signaling *s);
+void pl_control_presence(struct pl_signaling *s, const struct pl_meeting *m, const char *account,
+                         bool joined);
+/* meeting.c: "/meetings/{id}" percent-encoded into path; returns its length. */
+size_t pl_control_meeting_path(const char *id, char *path, size_t cap);
 void pl_control_cleanup(void);  /* once, after the loop has finished */
 
 /* recording.c: the node's own recorder, a ghost participant of the meeting. */

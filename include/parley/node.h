@@ -29,6 +29,8 @@ struct pl_node_config {
     bool dev_token_endpoint;  /* serve GET /dev/token (development only) */
     const char *control_url;  /* control plane base URL for callbacks ("" = none) */
     const char *control_key;  /* bearer key sent with callbacks ("" = none) */
+    const char *node_name;    /* the name the node registers under ("" = node-<ip>-<port>) */
+    const char *public_url;   /* the WebSocket URL clients reach it at ("" = ws://listen:port/) */
     int max_participants;     /* per meeting, the recorder not counted */
     const char *recordings_root; /* where the recorder writes <tenant>/<conf>/<session>/<id>.mp4 */
     int test_downlink_kbps;   /* test aid: cap what each peer is sent (0: none) */

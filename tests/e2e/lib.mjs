@@ -460,10 +460,12 @@ export function metricSum(text, name) {
 // ---- the control plane ----------------------------------------------------------------------
 
 // A stand-in control plane on 127.0.0.1 that records every request the node makes (method,
-// url, headers, body) and answers 200 {} — or 503 to the first failFirst.get(path) requests.
+// url, headers, body) and answers 200 {} (or replies.get(path)) — or 503 to the first
+// failFirst.get(path) requests.
 export async function startControlPlane(t) {
   const requests = [];
   const failFirst = new Map();   // path -> how many requests to answer 503 first
+  const replies = new Map();     // path -> the JSON body of its 200 answers (default {})
   let waiters = [];
   const server = http.createServer((req, res) => {
     let body = '';
@@ -475,7 +477,7 @@ export async function startControlPlane(t) {
       if (left > 0) failFirst.set(req.url, left - 1);
       r.status = left > 0 ? 503 : 200;
       res.writeHead(r.status, { 'content-type': 'application/json' });
-      res.end(r.status === 200 ? '{}' : '{"error":"try again"}');
+      res.end(r.status === 200 ? JSON.stringify(replies.get(req.url) || {}) : '{"error":"try again"}');
       const w = waiters;
       waiters = [];
       w.forEach((fn) => fn());
@@ -485,7 +487,7 @@ export async function startControlPlane(t) {
   t.defer('stop the control plane', () => new Promise((resolve) => { server.closeAllConnections?.(); server.close(() => resolve()); }));
   const url = `http://127.0.0.1:${server.address().port}`;
   return {
-    url, requests, failFirst,
+    url, requests, failFirst, replies,
     forPath: (p) => requests.filter((r) => r.url === p),
     async waitFor(p, count, timeoutMs) {
       const deadline = Date.now() + timeoutMs;

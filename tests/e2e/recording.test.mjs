@@ -34,6 +34,7 @@ async function waitFlag(t, pages, want, timeoutMs = 5000) {
 
 runTest('recording', async (t) => {
   const control = await startControlPlane(t);
+  control.replies.set('/nodes/register', { node_id: 'n1', name: 'x', heartbeat_interval_s: 1 });
   const root = path.join(t.tmpDir, 'recordings');
   const node = await startNode(t, { controlUrl: control.url, controlKey: 'k', args: ['--recordings-root', root] });
   const browser = await launchBrowser(t);
@@ -144,6 +145,23 @@ runTest('recording', async (t) => {
   }
   if (out.trim()) throw new Error(`ffmpeg printed: ${out}`);
   t.log('ffmpeg -xerror decodes every track without a word');
+
+  // The node registered with the control plane, heartbeats its load and reports presence.
+  const [reg] = control.forPath('/nodes/register');
+  const regBody = reg && JSON.parse(reg.body);
+  if (!regBody || regBody.signaling_url !== `${node.url.replace('http:', 'ws:')}/` || !regBody.name) {
+    throw new Error(`expected POST /nodes/register with the node's WebSocket URL, got ${reg && reg.body}`);
+  }
+  const beats = control.forPath('/nodes/n1/heartbeat').map((r) => JSON.parse(r.body));
+  const enc = encodeURIComponent(meeting);
+  const joined = control.forPath(`/meetings/${enc}/joined`).map((r) => JSON.parse(r.body).account_id).sort();
+  const left = control.forPath(`/meetings/${enc}/left`).map((r) => JSON.parse(r.body).account_id);
+  t.log(`control plane: registered, ${beats.length} heartbeats (most participants ${Math.max(...beats.map((b) => b.participants))}), ` +
+    `joined ${joined.join(', ')}; left ${left.join(', ')}`);
+  if (beats.length < 10 || !beats.some((b) => b.meetings === 1 && b.participants === 3)) {
+    throw new Error(`expected heartbeats every second, one with 1 meeting and 3 participants: ${JSON.stringify(beats.slice(-5))}`);
+  }
+  if (joined.join() !== 'alice,bob,carol' || left.join() !== 'bob') throw new Error('expected joined alice, bob, carol and left bob');
 
   // A recording still running when the node is told to stop is finished on the way out.
   const second = await httpPostJson(`${node.url}/recordings/start`, { ...ids, recording_id: 'rec2', token });
