@@ -70,6 +70,7 @@ static gboolean on_tick(gpointer data)
     uint64_t now = pl_now_us();
     if (c->state == PL_CLIENT_MEDIA) {
         cl_sender_tick(c, now);
+        cl_receiver_nack_tick(c, now);
         if (now >= c->next_rtcp_us) {
             cl_receiver_rtcp_report(c, now);
             c->next_rtcp_us = now + 1000000;
@@ -112,7 +113,8 @@ struct pl_client *pl_client_new(struct pl_client_loop *l, const struct pl_client
         o->fps <= 0 || o->fps > 120 || o->width < 16 || o->height < 16 || o->width > 3840 ||
         o->height > 2160 || o->video_slots < 0 || o->audio_slots < 0 ||
         o->video_slots > 49 || o->audio_slots > 49 || o->send_bitrate < 10000 ||
-        (o->role == PL_ROLE_RECORDER && o->publish != PL_PUBLISH_NONE)) {
+        (o->role == PL_ROLE_RECORDER && o->publish != PL_PUBLISH_NONE) ||
+        (o->count_only && (o->ivf_path || o->ogg_path))) {
         PL_ERROR("client", "bad client options");
         return NULL;
     }

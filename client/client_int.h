@@ -6,6 +6,7 @@
 #include "parley/client.h"
 #include "parley/client_media.h"
 #include "parley/dtls.h"
+#include "parley/nack_gen.h"
 #include "parley/srtp.h"
 
 struct lws_context;
@@ -60,6 +61,8 @@ struct in_stream {
     uint32_t expected_prior, received_prior;
     uint32_t lsr;               /* middle 32 bits of the last SR's NTP time */
     uint64_t lsr_at_us;
+    struct pl_nack_gen *nack;   /* video streams only (when decrypting) */
+    bool want_key;              /* losses were given up: ask for a key frame */
 };
 
 struct sig_out {                /* a queued WebSocket message */
@@ -175,6 +178,7 @@ void cl_send_rtcp(struct pl_client *c, uint8_t *buf, size_t len, size_t cap);
 /* receiver.c */
 void cl_on_datagram(struct pl_client *c, const uint8_t *data, size_t len);
 void cl_receiver_rtcp_report(struct pl_client *c, uint64_t now_us);
+void cl_receiver_nack_tick(struct pl_client *c, uint64_t now_us);
 int cl_receiver_init(struct pl_client *c);
 void cl_receiver_free(struct pl_client *c);
 

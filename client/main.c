@@ -75,9 +75,10 @@ static void print_stats(struct pl_client *c, bool json)
            (unsigned long long)s->tx_keyframes, (unsigned long long)s->tx_audio_packets,
            (unsigned long long)s->plis_received, (unsigned long long)s->nacks_received,
            (unsigned long long)s->retransmitted);
-    printf("received: %llu packets (%llu video, %llu audio), %llu bytes\n",
+    printf("received: %llu packets (%llu video, %llu audio), %llu bytes; %llu NACKed, %llu PLI sent\n",
            (unsigned long long)s->rx_packets, (unsigned long long)s->rx_video_packets,
-           (unsigned long long)s->rx_audio_packets, (unsigned long long)s->rx_bytes);
+           (unsigned long long)s->rx_audio_packets, (unsigned long long)s->rx_bytes,
+           (unsigned long long)s->nacks_sent, (unsigned long long)s->plis_sent);
     int n;
     const struct pl_client_rx *rx = pl_client_rx_streams(c, &n);
     for (int i = 0; i < n; i++)
@@ -126,6 +127,7 @@ int main(int argc, char **argv)
         {"duration", "PARLEY_DURATION", PL_OPT_INT, &duration, "seconds to stay (0: until SIGINT/SIGTERM)"},
         {"write-ivf", "PARLEY_WRITE_IVF", PL_OPT_STR, &o.ivf_path, "write the first received video to this IVF file"},
         {"write-ogg", "PARLEY_WRITE_OGG", PL_OPT_STR, &o.ogg_path, "write the first received audio to this Ogg Opus file"},
+        {"count-only", "PARLEY_COUNT_ONLY", PL_OPT_BOOL, &o.count_only, "count received RTP without decrypting it"},
         {"local-ip", "PARLEY_LOCAL_IP", PL_OPT_STR, &o.local_ip, "address of the ICE host candidate"},
         {"stats-json", "PARLEY_STATS_JSON", PL_OPT_BOOL, &stats_json, "print the figures as one JSON object"},
         {"log-level", "PARLEY_LOG_LEVEL", PL_OPT_STR, &log_level, "debug, info, warn, error, off"},

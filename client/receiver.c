@@ -41,6 +41,8 @@ static struct in_stream *stream_for(struct pl_client *c, const struct pl_rtp *r)
             snprintf(s->pub.account_id, sizeof s->pub.account_id, "%s", c->slots[k].account_id);
     s->clock = s->pub.video ? 90000 : 48000;
     s->base_seq = s->max_seq = r->seq;
+    if (s->pub.video && !c->o.count_only)
+        s->nack = calloc(1, sizeof *s->nack); /* without it the stream is just not NACKed */
     c->last_rx = c->n_rx++;
     return s;
 }
@@ -117,6 +119,27 @@ static void sink_audio(struct pl_client *c, const struct pl_rtp *r)
 
 static void on_rtp(struct pl_client *c, uint8_t *buf, size_t len)
 {
+    if (c->o.count_only) {
+        /* SRTP leaves the RTP header in clear: sequence, timestamp and SSRC are enough to
+         * count. The payload length then includes the authentication tag. */
+        struct pl_rtp r;
+        if (pl_rtp_parse(buf, len, &r) != 0)
+            return;
+        int before = c->n_rx;
+        struct in_stream *s = stream_for(c, &r);
+        if (!s)
+            return;
+        account(s, &r, pl_now_us(), c->n_rx != before);
+        if (s->pub.video && r.marker)
+            s->pub.frames++;
+        c->st.rx_packets++;
+        c->st.rx_bytes += r.payload_len;
+        if (s->pub.video)
+            c->st.rx_video_packets++;
+        else
+            c->st.rx_audio_packets++;
+        return;
+    }
     if (pl_srtp_unprotect_rtp(&c->srtp, buf, &len) != 0) {
         c->st.rx_unprotect_errors++;
         return;
@@ -142,6 +165,8 @@ static void on_rtp(struct pl_client *c, uint8_t *buf, size_t len)
         c->st.delay_hist[ms < PL_CLIENT_DELAY_BUCKETS ? ms : PL_CLIENT_DELAY_BUCKETS]++;
         c->st.delay_count++;
     }
+    if (s->nack && pl_nack_gen_on_packet(s->nack, r.seq, now / 1000))
+        s->want_key = true;
     if (s->pub.video) {
         c->st.rx_video_packets++;
         sink_video(c, s, &r, now);
@@ -268,8 +293,42 @@ int cl_receiver_init(struct pl_client *c)
     return 0;
 }
 
+/* Every tick: NACKs for what is missing on video streams, a PLI where losses were given up. */
+void cl_receiver_nack_tick(struct pl_client *c, uint64_t now_us)
+{
+    if (!c->srtp_ready || c->o.count_only)
+        return;
+    uint32_t me = c->o.publish != PL_PUBLISH_NONE ? c->video[0].ssrc
+                : c->o.audio ? c->audio.ssrc : c->rtcp_ssrc;
+    for (int i = 0; i < c->n_rx; i++) {
+        struct in_stream *s = &c->rx[i];
+        if (!s->nack)
+            continue;
+        uint16_t seqs[64];
+        int n = pl_nack_gen_due(s->nack, now_us / 1000, 0, seqs, 64);
+        if (n <= 0 && !s->want_key)
+            continue;
+        uint8_t buf[512 + PL_SRTP_MAX_TRAILER];
+        size_t len = pl_rtcp_build_rr(buf, 512, me, NULL, 0);
+        if (n > 0) {
+            size_t k = pl_rtcp_build_nack(buf + len, 512 - len, me, s->pub.ssrc, seqs, (size_t)n);
+            if (k)
+                c->st.nacks_sent += (uint64_t)n;
+            len += k;
+        }
+        if (s->want_key) {
+            len += pl_rtcp_build_pli(buf + len, 512 - len, me, s->pub.ssrc);
+            s->want_key = false;
+            c->st.plis_sent++;
+        }
+        cl_send_rtcp(c, buf, len, sizeof buf);
+    }
+}
+
 void cl_receiver_free(struct pl_client *c)
 {
+    for (int i = 0; i < c->n_rx; i++)
+        free(c->rx[i].nack);
     if (c->ivf.f && pl_ivf_close(&c->ivf) != 0)
         PL_WARN("client", "writing %s failed", c->o.ivf_path);
     pl_vp8_asm_free(&c->vasm);

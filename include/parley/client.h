@@ -47,6 +47,8 @@ struct pl_client_opts {
     const char *local_ip;       /* the ICE host candidate's address */
     const char *ivf_path;       /* NULL, or write the first received video feed to this IVF */
     const char *ogg_path;       /* NULL, or write the first received audio to this Ogg Opus */
+    bool count_only;            /* count received RTP from its clear-text header without
+                                   decrypting (light subscribers: no delay, no NACK, no files) */
 };
 
 /* Defaults: participant, synthetic simulcast video, no audio, subscribe to everyone at
@@ -82,8 +84,8 @@ struct pl_client_stats {
     uint64_t tx_video_packets, tx_video_bytes, tx_audio_packets, tx_audio_bytes;
     uint64_t tx_frames, tx_keyframes;
     uint64_t rx_packets, rx_bytes, rx_lost, rx_video_packets, rx_audio_packets;
-    uint64_t rx_unprotect_errors, rx_rtcp;
-    uint64_t plis_received, nacks_received, retransmitted, plis_sent;
+    uint64_t rx_unprotect_errors, rx_rtcp; /* refusals include replays: a resent packet that was only late */
+    uint64_t plis_received, nacks_received, retransmitted, plis_sent, nacks_sent;
     uint64_t errors_received;   /* ERROR packets from the node */
     uint64_t ivf_frames;        /* frames written to --write-ivf */
     uint64_t ogg_packets;       /* packets written to --write-ogg */

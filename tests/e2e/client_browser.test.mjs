@@ -2,43 +2,14 @@
 // libvpx VP8 test pattern and an Opus tone; the browser decodes the client's video (framesDecoded
 // grows, frameWidth > 0) and hears it; the client receives the browser's camera, counts it and
 // writes it to IVF, which ffprobe reads as VP8 frames. Run: node tests/e2e/client_browser.test.mjs
-import { execFileSync, spawn } from 'node:child_process';
-import fs from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import {
-  REPO_ROOT, runTest, startNode, launchBrowser, openParticipant, waitForPageJoined, sampleStats,
-  sleep, withTimeout,
-} from './lib.mjs';
+import { runTest, startNode, launchBrowser, openParticipant, waitForPageJoined, sampleStats, sleep } from './lib.mjs';
+import { startClient, clientStats } from './client_lib.mjs';
 
-const CLIENT_BIN = process.env.PARLEY_CLIENT_BIN
-  ? path.resolve(process.env.PARLEY_CLIENT_BIN)
-  : path.join(REPO_ROOT, 'build', 'client', 'parley-client');
 const DURATION_S = 14;
 
-// Starts parley-client; resolves {code, signal, stdout} when it exits.
-function startClient(t, args, label) {
-  const logPath = path.join(t.tmpDir, `${label}.log`);
-  const log = fs.openSync(logPath, 'w');
-  const proc = spawn(CLIENT_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  proc.stdout.on('data', (d) => { stdout += d; fs.writeSync(log, d); });
-  proc.stderr.on('data', (d) => fs.writeSync(log, d));
-  const exited = new Promise((resolve) => {
-    proc.on('error', (error) => resolve({ error }));
-    proc.on('close', (code, signal) => { fs.closeSync(log); resolve({ code, signal, stdout }); });
-  });
-  t.defer(`stop ${label}`, async () => {
-    if (proc.exitCode === null && proc.signalCode === null) {
-      proc.kill('SIGKILL');
-      await exited;
-    }
-  });
-  t.log(`${label}: started ${path.basename(CLIENT_BIN)} (log ${logPath})`);
-  return { proc, exited, logPath };
-}
-
 runTest('client_browser', async (t) => {
-  if (!fs.existsSync(CLIENT_BIN)) throw new Error(`parley-client not found at ${CLIENT_BIN} (set PARLEY_CLIENT_BIN)`);
   const node = await startNode(t);
   const meeting = `client-${process.pid}`;
   const context = await launchBrowser(t);
@@ -82,13 +53,7 @@ runTest('client_browser', async (t) => {
   t.log(`alice: framesDecoded ${first.framesDecoded} -> ${later.framesDecoded} in 3 s`);
 
   // The client leaves after --duration, exits 0 and reports what it got from alice.
-  const r = await withTimeout(client.exited, (DURATION_S + 20) * 1000, 'parley-client to finish');
-  if (r.error || r.code !== 0) {
-    throw new Error(`parley-client ${r.error ? `failed to start (${r.error.message})` : `exited ${r.code ?? r.signal}`}, ` +
-      `expected 0; log ${client.logPath}`);
-  }
-  const lines = r.stdout.trim().split('\n');
-  const stats = JSON.parse(lines[lines.length - 1]);
+  const stats = await clientStats(client, (DURATION_S + 20) * 1000);
   t.log(`client: sent ${stats.tx_video_packets} video / ${stats.tx_audio_packets} audio packets; received ` +
     `${stats.rx_video_packets} video / ${stats.rx_audio_packets} audio packets, ${stats.rx_lost} lost, ` +
     `${stats.ivf_frames} frames to IVF, joined in ${stats.join_ms} ms, media in ${stats.connect_ms} ms`);
