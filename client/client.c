@@ -13,7 +13,7 @@
 void pl_client_opts_default(struct pl_client_opts *o)
 {
     memset(o, 0, sizeof *o);
-    o->role = PL_ROLE_PARTICIPANT;
+    o->role = PL_CLIENT_PARTICIPANT;
     o->publish = PL_PUBLISH_SYNTHETIC;
     o->simulcast = true;
     o->subscribe = -1;
@@ -113,7 +113,7 @@ struct pl_client *pl_client_new(struct pl_client_loop *l, const struct pl_client
         o->fps <= 0 || o->fps > 120 || o->width < 16 || o->height < 16 || o->width > 3840 ||
         o->height > 2160 || o->video_slots < 0 || o->audio_slots < 0 ||
         o->video_slots > 49 || o->audio_slots > 49 || o->send_bitrate < 10000 ||
-        (o->role == PL_ROLE_RECORDER && o->publish != PL_PUBLISH_NONE) ||
+        (o->role == PL_CLIENT_RECORDER && o->publish != PL_PUBLISH_NONE) ||
         (o->count_only && (o->ivf_path || o->ogg_path))) {
         PL_ERROR("client", "bad client options");
         return NULL;
@@ -155,6 +155,7 @@ void pl_client_free(struct pl_client *c)
 
 enum pl_client_state pl_client_state(const struct pl_client *c) { return c->state; }
 const char *pl_client_error(const struct pl_client *c) { return c->error; }
+const char *pl_client_account(const struct pl_client *c) { return c->o.account_id; }
 const struct pl_client_stats *pl_client_stats(const struct pl_client *c) { return &c->st; }
 
 const struct pl_client_rx *pl_client_rx_streams(const struct pl_client *c, int *n)

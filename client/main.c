@@ -5,19 +5,32 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <glib-unix.h>
 
 #include "parley/client.h"
 #include "parley/config.h"
 #include "parley/log.h"
+#include "parley/token.h"
 
+#define MAX_CLIENTS 500
+
+/* --clients N: N clients on one loop in this process. The first joins at once; the others when
+ * it has joined (a host must have started the meeting before anyone can JOIN). */
 struct run {
     struct pl_client_loop *loop;
-    struct pl_client *client;
-    bool leaving, reached_media;
-    guint leave_timer;
+    struct pl_client *clients[MAX_CLIENTS];
+    bool reached_media[MAX_CLIENTS];
+    int n, wanted, done;
+    bool leaving, started_rest;
+    struct pl_client_opts opts;
+    const char *account, *secret;
+    char *tokens[MAX_CLIENTS];
+    char accounts[MAX_CLIENTS][PL_TOKEN_ID_MAX + 1];
 };
+
+static int start_client(struct run *r, int i);
 
 static gboolean quit_now(gpointer data)
 {
@@ -33,7 +46,11 @@ static gboolean leave(gpointer data)
     if (r->leaving)
         return G_SOURCE_REMOVE;
     r->leaving = true;
-    if (pl_client_leave(r->client) != 0) {
+    int asked = 0;
+    for (int i = 0; i < r->n; i++)
+        if (pl_client_leave(r->clients[i]) == 0)
+            asked++;
+    if (!asked) {
         pl_client_loop_quit(r->loop);
         return G_SOURCE_REMOVE;
     }
@@ -49,11 +66,59 @@ static void on_event(struct pl_client *c, enum pl_client_event ev, void *user)
     struct run *r = user;
     if (ev != PL_CLIENT_EV_STATE)
         return;
+    int i = 0;
+    while (i < r->n && r->clients[i] != c)
+        i++;
+    if (i == r->n)
+        return; /* still inside pl_client_new */
     enum pl_client_state s = pl_client_state(c);
     if (s == PL_CLIENT_MEDIA)
-        r->reached_media = true;
-    if (s == PL_CLIENT_FAILED || s == PL_CLIENT_CLOSED)
-        pl_client_loop_quit(r->loop);
+        r->reached_media[i] = true;
+    if (s == PL_CLIENT_JOINED && i == 0 && !r->started_rest) {
+        r->started_rest = true;
+        for (int k = 1; k < r->wanted; k++)
+            if (start_client(r, k) != 0)
+                break;
+    }
+    if (s == PL_CLIENT_FAILED || s == PL_CLIENT_CLOSED) {
+        /* One failure ends the run (a harness wants to know); closing ends when all closed. */
+        if (s == PL_CLIENT_FAILED || ++r->done == r->wanted)
+            pl_client_loop_quit(r->loop);
+    }
+}
+
+static int start_client(struct run *r, int i)
+{
+    struct pl_client_opts o = r->opts;
+    if (r->wanted > 1)
+        snprintf(r->accounts[i], sizeof r->accounts[i], "%s-%d", r->account, i);
+    else
+        snprintf(r->accounts[i], sizeof r->accounts[i], "%s", r->account);
+    o.account_id = r->accounts[i];
+    if (i > 0 && o.role == PL_CLIENT_HOST)
+        o.role = PL_CLIENT_PARTICIPANT;
+    if (r->secret) {
+        struct pl_token t = {.role = o.role == PL_CLIENT_HOST ? PL_ROLE_HOST
+                                   : o.role == PL_CLIENT_RECORDER ? PL_ROLE_RECORDER : PL_ROLE_PARTICIPANT};
+        snprintf(t.meeting_id, sizeof t.meeting_id, "%s", o.meeting_id);
+        snprintf(t.account_id, sizeof t.account_id, "%s", o.account_id);
+        snprintf(t.tenant_id, sizeof t.tenant_id, "default");
+        t.iat = (int64_t)time(NULL);
+        t.exp = t.iat + 3600;
+        r->tokens[i] = pl_token_mint((const uint8_t *)r->secret, strlen(r->secret), &t);
+        if (!r->tokens[i]) {
+            fprintf(stderr, "parley-client: could not mint a token for %s\n", o.account_id);
+            return -1;
+        }
+        o.token = r->tokens[i];
+    }
+    if (i > 0)
+        o.ivf_path = o.ogg_path = NULL; /* files come from the first client only */
+    r->clients[i] = pl_client_new(r->loop, &o, on_event, r);
+    if (!r->clients[i])
+        return -1;
+    r->n = i + 1;
+    return 0;
 }
 
 static void print_stats(struct pl_client *c, bool json)
@@ -66,7 +131,8 @@ static void print_stats(struct pl_client *c, bool json)
         return;
     }
     const struct pl_client_stats *s = pl_client_stats(c);
-    printf("state %s%s%s; joined in %llu ms, media in %llu ms\n", pl_client_state_name(pl_client_state(c)),
+    printf("%s: state %s%s%s; joined in %llu ms, media in %llu ms\n", pl_client_account(c),
+           pl_client_state_name(pl_client_state(c)),
            pl_client_error(c)[0] ? ": " : "", pl_client_error(c),
            (unsigned long long)s->join_ms, (unsigned long long)s->connect_ms);
     printf("sent: %llu video packets (%llu frames, %llu key), %llu audio packets; "
@@ -103,7 +169,8 @@ int main(int argc, char **argv)
     const char *url = NULL, *meeting = NULL, *token = NULL, *account = NULL;
     const char *role = "participant", *publish = "synthetic", *subscribe = "all";
     const char *log_level = "info";
-    int duration = 10, bitrate = o.sub_bitrate, send_bitrate = o.send_bitrate;
+    const char *secret = NULL;
+    int duration = 10, bitrate = o.sub_bitrate, send_bitrate = o.send_bitrate, n_clients = 1;
     bool audio = false, no_simulcast = false, stats_json = false;
     char default_account[32];
     snprintf(default_account, sizeof default_account, "client-%d", (int)getpid());
@@ -111,6 +178,8 @@ int main(int argc, char **argv)
         {"url", "PARLEY_URL", PL_OPT_STR, &url, "signaling WebSocket, ws://host:port/ws"},
         {"meeting", "PARLEY_MEETING", PL_OPT_STR, &meeting, "meeting id"},
         {"token", "PARLEY_TOKEN", PL_OPT_STR, &token, "join token"},
+        {"token-secret", "PARLEY_TOKEN_SECRET", PL_OPT_STR, &secret, "mint each client's token with the node's secret instead (tests, load)"},
+        {"clients", "PARLEY_CLIENTS", PL_OPT_INT, &n_clients, "clients in this process, accounts ACCOUNT-0..N-1 (the first one has --role)"},
         {"account", "PARLEY_ACCOUNT", PL_OPT_STR, &account, "account id (the token's; default client-PID)"},
         {"role", "PARLEY_ROLE", PL_OPT_STR, &role, "participant (JOIN), host (INIT) or recorder (RECORD_JOIN)"},
         {"publish", "PARLEY_PUBLISH", PL_OPT_STR, &publish, "vp8 (libvpx test pattern), synthetic (3 simulcast layers) or none"},
@@ -145,23 +214,25 @@ int main(int argc, char **argv)
         return 0;
     }
     int lvl = pl_log_level_parse(log_level);
-    if (lvl < 0 || !url || !meeting || !token || rest != argc || duration < 0 || bitrate < 0) {
-        fprintf(stderr, "parley-client: need --url, --meeting and --token (and valid values); see --help\n");
+    if (lvl < 0 || !url || !meeting || !(token || secret) || rest != argc || duration < 0 ||
+        bitrate < 0 || n_clients < 1 || n_clients > MAX_CLIENTS || (n_clients > 1 && !secret)) {
+        fprintf(stderr, "parley-client: need --url, --meeting and --token or --token-secret "
+                "(--token-secret for --clients > 1, at most %d); see --help\n", MAX_CLIENTS);
         return 2;
     }
     pl_log_set_level((enum pl_log_level)lvl);
     o.url = url;
     o.meeting_id = meeting;
-    o.token = token;
+    o.token = token ? token : "";
     o.account_id = account ? account : default_account;
     o.audio = audio;
     o.simulcast = !no_simulcast;
     o.sub_bitrate = bitrate;
     o.send_bitrate = send_bitrate;
     if (strcmp(role, "host") == 0)
-        o.role = PL_ROLE_HOST;
+        o.role = PL_CLIENT_HOST;
     else if (strcmp(role, "recorder") == 0)
-        o.role = PL_ROLE_RECORDER;
+        o.role = PL_CLIENT_RECORDER;
     else if (strcmp(role, "participant") != 0) {
         fprintf(stderr, "parley-client: --role must be participant, host or recorder\n");
         return 2;
@@ -189,12 +260,16 @@ int main(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN);
 
-    struct run r = {0};
+    static struct run r;
+    r.opts = o;
+    r.account = o.account_id;
+    r.secret = secret;
+    r.wanted = n_clients;
     r.loop = pl_client_loop_new(NULL);
     if (!r.loop)
         return 1;
-    r.client = pl_client_new(r.loop, &o, on_event, &r);
-    if (!r.client) {
+    if (start_client(&r, 0) != 0) {
+        free(r.tokens[0]);
         pl_client_loop_free(r.loop);
         return 2;
     }
@@ -209,16 +284,19 @@ int main(int argc, char **argv)
         g_source_set_callback(sources[i], leave, &r, NULL);
         g_source_attach(sources[i], ctx);
     }
-    if (pl_client_state(r.client) != PL_CLIENT_FAILED)
+    if (pl_client_state(r.clients[0]) != PL_CLIENT_FAILED)
         pl_client_loop_run(r.loop);
     for (int i = 0; i < n_sources; i++) {
         g_source_destroy(sources[i]);
         g_source_unref(sources[i]);
     }
-    enum pl_client_state s = pl_client_state(r.client);
-    bool ok = r.reached_media && s != PL_CLIENT_FAILED;
-    print_stats(r.client, stats_json);
-    pl_client_free(r.client);
+    bool ok = r.n == r.wanted;
+    for (int i = 0; i < r.n; i++) {
+        ok = ok && r.reached_media[i] && pl_client_state(r.clients[i]) != PL_CLIENT_FAILED;
+        print_stats(r.clients[i], stats_json);
+        pl_client_free(r.clients[i]);
+        free(r.tokens[i]);
+    }
     pl_client_loop_free(r.loop);
     return ok ? 0 : 1;
 }

@@ -247,7 +247,7 @@ void cl_sender_tick(struct pl_client *c, uint64_t now_us)
             c->next_video_us += frame_us;
         }
     }
-    if (c->o.audio && c->o.role != PL_ROLE_RECORDER) {
+    if (c->o.audio && c->o.role != PL_CLIENT_RECORDER) {
         if (!c->next_audio_us || now_us > c->next_audio_us + 10 * AUDIO_FRAME_US)
             c->next_audio_us = now_us;
         while (now_us >= c->next_audio_us) {

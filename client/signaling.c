@@ -61,11 +61,11 @@ static void send_join(struct pl_client *c)
 {
     json_t *j;
     switch (c->o.role) {
-    case PL_ROLE_HOST:
+    case PL_CLIENT_HOST:
         j = packet(c, "INIT");
         json_object_set_new(j, "host", json_string(c->o.account_id));
         break;
-    case PL_ROLE_RECORDER:
+    case PL_CLIENT_RECORDER:
         j = packet(c, "RECORD_JOIN");
         break;
     default:

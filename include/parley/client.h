@@ -27,7 +27,7 @@ void pl_client_loop_run(struct pl_client_loop *l);  /* until pl_client_loop_quit
 void pl_client_loop_quit(struct pl_client_loop *l);
 
 enum pl_client_publish { PL_PUBLISH_NONE = 0, PL_PUBLISH_SYNTHETIC, PL_PUBLISH_VP8 };
-enum pl_client_role { PL_ROLE_PARTICIPANT = 0, PL_ROLE_HOST, PL_ROLE_RECORDER };
+enum pl_client_role { PL_CLIENT_PARTICIPANT = 0, PL_CLIENT_HOST, PL_CLIENT_RECORDER };
 
 struct pl_client_opts {
     const char *url;            /* ws://host:port/path */
@@ -104,6 +104,7 @@ struct pl_client *pl_client_new(struct pl_client_loop *l, const struct pl_client
 void pl_client_free(struct pl_client *c);
 
 enum pl_client_state pl_client_state(const struct pl_client *c);
+const char *pl_client_account(const struct pl_client *c);
 const char *pl_client_state_name(enum pl_client_state s);
 const char *pl_client_error(const struct pl_client *c); /* why it failed, "" otherwise */
 const struct pl_client_stats *pl_client_stats(const struct pl_client *c);
