@@ -1,5 +1,6 @@
 /* One client's life: options, the join over signaling, the transport, the media tick (every
  * 10 ms: due video frames and audio packets; once a second: RTCP), state and figures. */
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,18 +177,39 @@ int pl_client_users(const struct pl_client *c, const char *const **users)
     return c->n_users;
 }
 
+int pl_client_delay_bucket(uint64_t us)
+{
+    if (us < 100000)
+        return (int)(us / 100);
+    if (us < 2000000)
+        return 1000 + (int)((us - 100000) / 1000);
+    return PL_CLIENT_DELAY_BUCKETS;
+}
+
+/* The middle of a bucket, in ms. */
+static double bucket_ms(int i)
+{
+    if (i < 1000)
+        return (i + 0.5) * 0.1;
+    if (i < PL_CLIENT_DELAY_BUCKETS)
+        return 100.0 + (i - 1000) + 0.5;
+    return 2000.0;
+}
+
 double pl_client_delay_percentile(const struct pl_client_stats *s, double pct)
 {
     if (!s->delay_count)
         return -1;
-    uint64_t want = (uint64_t)((double)s->delay_count * pct / 100.0);
+    /* Nearest rank: the ceil(pct% of n)-th sample (1-based). */
+    double rank = ceil((double)s->delay_count * pct / 100.0);
+    uint64_t want = rank < 1 ? 0 : (uint64_t)rank - 1;
     if (want >= s->delay_count)
         want = s->delay_count - 1;
     uint64_t seen = 0;
     for (int i = 0; i <= PL_CLIENT_DELAY_BUCKETS; i++) {
         seen += s->delay_hist[i];
         if (seen > want)
-            return i;
+            return bucket_ms(i);
     }
-    return PL_CLIENT_DELAY_BUCKETS;
+    return bucket_ms(PL_CLIENT_DELAY_BUCKETS);
 }

@@ -153,7 +153,7 @@ static void print_stats(struct pl_client *c, bool json)
                rx[i].account_id[0] ? rx[i].account_id : "?", (unsigned long long)rx[i].packets,
                (unsigned long long)rx[i].lost, rx[i].jitter_ms, (unsigned long long)rx[i].frames);
     if (s->delay_count)
-        printf("one-way delay (synthetic payloads): p50 %.0f ms, p99 %.0f ms over %llu packets\n",
+        printf("one-way delay (synthetic payloads): p50 %.2f ms, p99 %.2f ms over %llu packets\n",
                pl_client_delay_percentile(s, 50), pl_client_delay_percentile(s, 99),
                (unsigned long long)s->delay_count);
     if (s->ivf_frames)

@@ -161,8 +161,7 @@ static void on_rtp(struct pl_client *c, uint8_t *buf, size_t len)
     uint32_t frame;
     if (pl_stamp_read(r.payload, r.payload_len, &sent_us, &frame)) {
         uint64_t wall = pl_realtime_us();
-        uint64_t ms = wall > sent_us ? (wall - sent_us) / 1000 : 0;
-        c->st.delay_hist[ms < PL_CLIENT_DELAY_BUCKETS ? ms : PL_CLIENT_DELAY_BUCKETS]++;
+        c->st.delay_hist[pl_client_delay_bucket(wall > sent_us ? wall - sent_us : 0)]++;
         c->st.delay_count++;
     }
     if (s->nack && pl_nack_gen_on_packet(s->nack, r.seq, now / 1000))

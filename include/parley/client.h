@@ -76,7 +76,10 @@ struct pl_client_rx {
     uint64_t keyframes;
 };
 
-#define PL_CLIENT_DELAY_BUCKETS 2000 /* one-way delay histogram: 1 ms buckets up to 2 s */
+/* One-way delay histogram: 0.1 ms buckets below 100 ms, 1 ms buckets from 100 ms to 2 s, and
+ * a last bucket for 2 s and more. */
+#define PL_CLIENT_DELAY_BUCKETS 2900
+int pl_client_delay_bucket(uint64_t delay_us);
 
 struct pl_client_stats {
     uint64_t join_ms;           /* WebSocket open -> MEETING_USERS */
@@ -91,7 +94,7 @@ struct pl_client_stats {
     uint64_t ogg_packets;       /* packets written to --write-ogg */
     /* One-way delay of synthetic payloads (send stamp -> arrival, CLOCK_REALTIME). */
     uint64_t delay_count;
-    uint32_t delay_hist[PL_CLIENT_DELAY_BUCKETS + 1]; /* last bucket: 2 s and more */
+    uint32_t delay_hist[PL_CLIENT_DELAY_BUCKETS + 1];
 };
 
 enum pl_client_event { PL_CLIENT_EV_STATE = 0, PL_CLIENT_EV_USERS, PL_CLIENT_EV_SLOTS };

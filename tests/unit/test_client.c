@@ -7,6 +7,7 @@
 
 #include "check.h"
 #include "parley/bytes.h"
+#include "parley/client.h"
 #include "parley/client_media.h"
 #include "parley/sdp.h"
 #include "parley/vp8.h"
@@ -366,8 +367,31 @@ static void ogg_writer(void)
     unlink(path);
 }
 
+static void delay_histogram(void)
+{
+    static struct pl_client_stats st;
+    CHECK(pl_client_delay_percentile(&st, 50) < 0); /* nothing measured */
+    CHECK_EQ_INT(pl_client_delay_bucket(0), 0);
+    CHECK_EQ_INT(pl_client_delay_bucket(250), 2);
+    CHECK_EQ_INT(pl_client_delay_bucket(99999), 999);
+    CHECK_EQ_INT(pl_client_delay_bucket(100000), 1000);
+    CHECK_EQ_INT(pl_client_delay_bucket(1999999), 2899);
+    CHECK_EQ_INT(pl_client_delay_bucket(5000000), PL_CLIENT_DELAY_BUCKETS);
+    /* 98 samples at 0.25 ms, one at 150.2 ms, one at 3 s. */
+    for (int i = 0; i < 98; i++)
+        st.delay_hist[pl_client_delay_bucket(250)]++;
+    st.delay_hist[pl_client_delay_bucket(150200)]++;
+    st.delay_hist[pl_client_delay_bucket(3000000)]++;
+    st.delay_count = 100;
+    double p50 = pl_client_delay_percentile(&st, 50), p99 = pl_client_delay_percentile(&st, 99);
+    CHECK(p50 > 0.2 && p50 < 0.3);
+    CHECK(p99 > 150 && p99 < 151.5);
+    CHECK(pl_client_delay_percentile(&st, 100) >= 2000);
+}
+
 int main(void)
 {
+    delay_histogram();
     offer_negotiates(1);
     offer_negotiates(3);
     offer_bad_params();
