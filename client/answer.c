@@ -47,6 +47,8 @@ int cl_answer_apply(struct pl_client *c, const char *text, size_t len)
         const struct pl_sdp_media *m = &a.media[i];
         if (m->port == 0)
             continue; /* rejected line */
+        if (m->kind == PL_MEDIA_APPLICATION && c->o.data_channel)
+            c->dc_wanted = true;
         for (int k = 0; k < m->n_codecs; k++) {
             const struct pl_sdp_codec *cd = &m->codecs[k];
             if (cd->codec == PL_CODEC_OPUS && !c->pt_opus)

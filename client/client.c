@@ -71,6 +71,8 @@ static gboolean on_tick(gpointer data)
     uint64_t now = pl_now_us();
     if (c->state == PL_CLIENT_MEDIA) {
         cl_sender_tick(c, now);
+        if (c->dc)
+            pl_dc_tick_now(); /* usrsctp's timers are process-wide */
         cl_receiver_nack_tick(c, now);
         if (now >= c->next_rtcp_us) {
             cl_receiver_rtcp_report(c, now);

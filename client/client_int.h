@@ -4,6 +4,7 @@
 #include <nice/agent.h>
 
 #include "parley/client.h"
+#include "parley/client_dc.h"
 #include "parley/client_media.h"
 #include "parley/dtls.h"
 #include "parley/nack_gen.h"
@@ -104,6 +105,8 @@ struct pl_client {
     GSource *dtls_timer;
     struct pl_srtp srtp;
     bool srtp_ready;
+    bool dc_wanted;             /* the answer accepted the m=application line */
+    struct pl_dc *dc;
 
     /* from the answer (client/answer.c) */
     uint8_t pt_vp8, pt_rtx, pt_opus;

@@ -9,6 +9,7 @@
 #include "parley/client_dc.h"
 #include "parley/client_media.h"
 #include "parley/log.h"
+#include "parley/time.h"
 
 #define SCTP_PORT 5000
 #define MAX_STREAMS 1024
@@ -216,6 +217,18 @@ int pl_dc_send(struct pl_dc *dc, uint16_t sid, bool binary, const uint8_t *data,
         return send_ppid(dc, sid, binary ? PL_DC_PPID_BINARY_EMPTY : PL_DC_PPID_STRING_EMPTY, &zero, 1);
     }
     return send_ppid(dc, sid, binary ? PL_DC_PPID_BINARY : PL_DC_PPID_STRING, data, len);
+}
+
+void pl_dc_tick_now(void)
+{
+    static uint64_t last_ms;
+    uint64_t now = pl_now_ms();
+    if (!last_ms)
+        last_ms = now;
+    if (now > last_ms) {
+        pl_dc_tick((uint32_t)(now - last_ms));
+        last_ms = now;
+    }
 }
 
 void pl_dc_tick(uint32_t elapsed_ms)

@@ -196,6 +196,7 @@ int main(int argc, char **argv)
         {"duration", "PARLEY_DURATION", PL_OPT_INT, &duration, "seconds to stay (0: until SIGINT/SIGTERM)"},
         {"write-ivf", "PARLEY_WRITE_IVF", PL_OPT_STR, &o.ivf_path, "write the first received video to this IVF file"},
         {"write-ogg", "PARLEY_WRITE_OGG", PL_OPT_STR, &o.ogg_path, "write the first received audio to this Ogg Opus file"},
+        {"data-channel", "PARLEY_DATA_CHANNEL", PL_OPT_BOOL, &o.data_channel, "offer a data channel line (used when the node accepts it)"},
         {"count-only", "PARLEY_COUNT_ONLY", PL_OPT_BOOL, &o.count_only, "count received RTP without decrypting it"},
         {"local-ip", "PARLEY_LOCAL_IP", PL_OPT_STR, &o.local_ip, "address of the ICE host candidate"},
         {"stats-json", "PARLEY_STATS_JSON", PL_OPT_BOOL, &stats_json, "print the figures as one JSON object"},

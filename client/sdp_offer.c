@@ -72,7 +72,8 @@ int pl_offer_write(const struct pl_offer_params *p, char *buf, size_t cap)
         p->recv_audio < 0 || p->recv_video + p->recv_audio > 110 || p->n_candidates < 0 || !cap)
         return -1;
     struct out o = {buf, cap, 0, false};
-    int n_lines = (p->send_audio ? 1 : 0) + (p->send_video ? 1 : 0) + p->recv_video + p->recv_audio;
+    int n_lines = (p->send_audio ? 1 : 0) + (p->send_video ? 1 : 0) + p->recv_video + p->recv_audio +
+                  (p->data_channel ? 1 : 0);
     if (n_lines == 0)
         return -1;
     put(&o, "v=0\r\no=- %llu 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE",
@@ -125,6 +126,16 @@ int pl_offer_write(const struct pl_offer_params *p, char *buf, size_t cap)
         put(&o, "m=audio 9 UDP/TLS/RTP/SAVPF %d\r\n", PL_OFFER_PT_OPUS);
         common_lines(&o, p, mid, "recvonly", mid == 0);
         audio_codecs(&o);
+    }
+    if (p->data_channel) {
+        put(&o, "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 0.0.0.0\r\n");
+        if (mid == 0)
+            for (int i = 0; i < p->n_candidates; i++)
+                put(&o, "a=%s\r\n", p->candidates[i]);
+        put(&o, "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\n", p->ice_ufrag, p->ice_pwd);
+        put(&o, "a=fingerprint:sha-256 %s\r\n", p->fingerprint);
+        put(&o, "a=setup:%s\r\na=mid:%d\r\n", p->setup_active ? "active" : "actpass", mid);
+        put(&o, "a=sctp-port:5000\r\na=max-message-size:262144\r\n");
     }
     return o.overflow ? -1 : (int)o.len;
 }

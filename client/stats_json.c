@@ -20,6 +20,7 @@ char *pl_client_stats_json(const struct pl_client *c)
     N(rx_unprotect_errors); N(rx_rtcp);
     N(plis_received); N(nacks_received); N(retransmitted); N(plis_sent); N(nacks_sent);
     N(errors_received); N(ivf_frames); N(ogg_packets); N(delay_count);
+    N(dc_messages_received); N(dc_channels_opened);
 #undef N
     json_object_set_new(j, "delay_p50_ms", json_real(pl_client_delay_percentile(s, 50)));
     json_object_set_new(j, "delay_p99_ms", json_real(pl_client_delay_percentile(s, 99)));

@@ -41,7 +41,7 @@ static void send_offer(struct pl_client *c)
         .send_video = video, .n_layers = video ? c->n_layers : 0,
         .video_ssrc = c->video[0].ssrc, .video_rtx_ssrc = c->video[0].rtx_ssrc,
         .recv_video = c->o.video_slots, .recv_audio = c->o.audio_slots,
-        .candidates = lines, .n_candidates = n,
+        .candidates = lines, .n_candidates = n, .data_channel = c->o.data_channel,
     };
     char *sdp = malloc(OFFER_CAP);
     int len = sdp ? pl_offer_write(&p, sdp, OFFER_CAP) : -1;
@@ -181,9 +181,46 @@ static void dtls_send(void *user, const uint8_t *data, size_t len)
 
 static void dtls_data(void *user, const uint8_t *data, size_t len)
 {
-    (void)user;
+    struct pl_client *c = user;
+    if (c->dc)
+        pl_dc_input(c->dc, data, len);
+}
+
+static void dc_send(void *user, const uint8_t *data, size_t len)
+{
+    struct pl_client *c = user;
+    if (c->dtls)
+        pl_dtls_write(c->dtls, data, len);
+}
+
+static void dc_connected(void *user) { cl_event(user, PL_CLIENT_EV_DC_READY); }
+
+static void dc_open(void *user, uint16_t sid, const char *label)
+{
+    struct pl_client *c = user;
+    c->st.dc_channels_opened++;
+    PL_INFO("client", "%s: data channel %u open%s%s", c->o.account_id, sid, label[0] ? ": " : "", label);
+}
+
+static void dc_message(void *user, uint16_t sid, bool binary, const uint8_t *data, size_t len)
+{
+    (void)sid;
+    (void)binary;
     (void)data;
-    (void)len; /* SCTP (data channels): not supported yet */
+    (void)len;
+    ((struct pl_client *)user)->st.dc_messages_received++;
+}
+
+int pl_client_dc_open(struct pl_client *c, const char *label)
+{
+    return c->dc ? pl_dc_open(c->dc, label) : -1;
+}
+
+int pl_client_dc_send(struct pl_client *c, int sid, const char *text)
+{
+    if (!c->dc || sid < 0 || sid > 0xFFFF)
+        return -1;
+    return pl_dc_send(c->dc, (uint16_t)sid, false, (const uint8_t *)text, strlen(text));
 }
 
 static gboolean on_dtls_timer(gpointer data);
@@ -212,6 +249,10 @@ static void dtls_progress(struct pl_client *c, enum pl_dtls_state st)
                 (unsigned long long)c->st.connect_ms,
                 keys.profile == PL_SRTP_AEAD_AES_128_GCM ? "AEAD_AES_128_GCM" : "AES_CM_128_HMAC_SHA1_80");
         cl_set_state(c, PL_CLIENT_MEDIA);
+        if (c->dc_wanted && !c->dc) {
+            struct pl_dc_callbacks cb = {dc_send, dc_connected, dc_open, dc_message, c};
+            c->dc = pl_dc_new(true, &cb);
+        }
         return;
     }
     if (st != PL_DTLS_HANDSHAKING)
@@ -259,6 +300,8 @@ void cl_transport_free(struct pl_client *c)
         g_source_unref(c->dtls_timer);
         c->dtls_timer = NULL;
     }
+    pl_dc_free(c->dc); /* before DTLS: its sends go there */
+    c->dc = NULL;
     if (c->dtls) {
         if (pl_dtls_state(c->dtls) == PL_DTLS_CONNECTED)
             pl_dtls_close(c->dtls);

@@ -49,6 +49,8 @@ struct pl_client_opts {
     const char *ogg_path;       /* NULL, or write the first received audio to this Ogg Opus */
     bool count_only;            /* count received RTP from its clear-text header without
                                    decrypting (light subscribers: no delay, no NACK, no files) */
+    bool data_channel;          /* offer an m=application line; when the answer accepts it,
+                                   run SCTP over the DTLS connection (client/datachannel.c) */
 };
 
 /* Defaults: participant, synthetic simulcast video, no audio, subscribe to everyone at
@@ -92,12 +94,16 @@ struct pl_client_stats {
     uint64_t errors_received;   /* ERROR packets from the node */
     uint64_t ivf_frames;        /* frames written to --write-ivf */
     uint64_t ogg_packets;       /* packets written to --write-ogg */
+    uint64_t dc_messages_received, dc_channels_opened; /* data channels */
     /* One-way delay of synthetic payloads (send stamp -> arrival, CLOCK_REALTIME). */
     uint64_t delay_count;
     uint32_t delay_hist[PL_CLIENT_DELAY_BUCKETS + 1];
 };
 
-enum pl_client_event { PL_CLIENT_EV_STATE = 0, PL_CLIENT_EV_USERS, PL_CLIENT_EV_SLOTS };
+enum pl_client_event {
+    PL_CLIENT_EV_STATE = 0, PL_CLIENT_EV_USERS, PL_CLIENT_EV_SLOTS,
+    PL_CLIENT_EV_DC_READY,      /* the SCTP association is up */
+};
 typedef void (*pl_client_event_fn)(struct pl_client *c, enum pl_client_event ev, void *user);
 
 /* Copies what it needs of opts. Connects at once. NULL on bad options. */
@@ -125,6 +131,10 @@ int pl_client_unsub_sub(struct pl_client *c, const char *const *unsub, int n_uns
                         const char *const *sub, int n_sub, int bitrate);
 int pl_client_leave(struct pl_client *c);   /* LEAVE, then the socket closes */
 int pl_client_end(struct pl_client *c);     /* END (host only) */
+/* Data channels, once PL_CLIENT_EV_DC_READY came: opens a reliable channel (returns its stream
+ * id, or -1) and sends a text message on it (0 or -1). */
+int pl_client_dc_open(struct pl_client *c, const char *label);
+int pl_client_dc_send(struct pl_client *c, int sid, const char *text);
 
 /* Stats as one JSON object (malloc'd; free it). */
 char *pl_client_stats_json(const struct pl_client *c);

@@ -34,5 +34,8 @@ int pl_dc_open(struct pl_dc *dc, const char *label);
 /* 0 when queued in SCTP, -1 otherwise. */
 int pl_dc_send(struct pl_dc *dc, uint16_t sid, bool binary, const uint8_t *data, size_t len);
 void pl_dc_tick(uint32_t elapsed_ms);
+/* The same with the time elapsed since the last call measured on the monotonic clock, so any
+ * number of callers (every client's tick) may call it. */
+void pl_dc_tick_now(void);
 
 #endif

@@ -33,12 +33,13 @@ struct pl_offer_params {
     int recv_video, recv_audio;  /* recvonly slots */
     const char *const *candidates; /* "candidate:..." lines (without "a="), may be NULL */
     int n_candidates;
+    bool data_channel;           /* an m=application line (SCTP over DTLS) last */
 };
 
 /* The rid of layer i (0 lowest): "q", "h", "f". */
 const char *pl_offer_rid(int layer);
 /* Writes the offer (CRLF line ends): lines in order send audio, send video, recv video slots,
- * recv audio slots; mids "0", "1", ... Returns the length, or -1 if cap is too small or the
+ * recv audio slots, data channel; mids "0", "1", ... Returns the length, or -1 if cap is too small or the
  * parameters are out of range. */
 int pl_offer_write(const struct pl_offer_params *p, char *out, size_t cap);
 

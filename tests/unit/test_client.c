@@ -86,6 +86,35 @@ static void offer_negotiates(int layers)
     pl_sdp_free(&sdp);
 }
 
+/* With a data channel line the node's negotiation (data channels on) accepts it, bundled. */
+static void offer_with_data_channel(void)
+{
+    struct pl_offer_params p = {
+        .ice_ufrag = "abcd", .ice_pwd = "0123456789abcdefghijkl", .fingerprint = fp,
+        .cname = "cn", .stream_id = "st", .recv_video = 1, .data_channel = true,
+    };
+    char buf[16 * 1024], err[160];
+    int n = pl_offer_write(&p, buf, sizeof buf);
+    CHECK(n > 0);
+    struct pl_sdp sdp;
+    if (n <= 0 || pl_sdp_parse(buf, (size_t)n, &sdp, err, sizeof err) != 0) {
+        CHECK(!"data channel offer parses");
+        return;
+    }
+    CHECK_EQ_INT(sdp.n_media, 2);
+    CHECK_EQ_INT(sdp.media[1].kind, PL_MEDIA_APPLICATION);
+    CHECK_EQ_INT(sdp.media[1].sctp_port, 5000);
+    CHECK_EQ_INT(sdp.n_bundle, 2);
+    struct pl_negotiate_opts opts = {.data_channel = true};
+    struct pl_negotiated neg = {0};
+    CHECK_EQ_INT(pl_sdp_negotiate(&sdp, &opts, &neg, err, sizeof err), 0);
+    if (neg.media) {
+        CHECK(neg.media[1].accepted);
+        pl_negotiated_free(&neg);
+    }
+    pl_sdp_free(&sdp);
+}
+
 static void offer_bad_params(void)
 {
     struct pl_offer_params p = {.ice_ufrag = "a", .ice_pwd = "b", .fingerprint = fp,
@@ -395,6 +424,7 @@ int main(void)
     offer_negotiates(1);
     offer_negotiates(3);
     offer_bad_params();
+    offer_with_data_channel();
     node_messages();
     stamps();
     vp8_round_trip();
