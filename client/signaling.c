@@ -260,9 +260,12 @@ void cl_sig_on_message(struct pl_client *c, const char *text, size_t len)
         PL_INFO("client", "%s: the meeting ended", c->o.account_id);
         cl_set_state(c, PL_CLIENT_CLOSED);
         break;
-    case PL_NODE_JOIN_DENIED:
-        cl_fail(c, "join denied");
+    case PL_NODE_JOIN_DENIED: {
+        char why[sizeof c->error];
+        snprintf(why, sizeof why, "%s", c->error); /* the ERROR that came first says why */
+        cl_fail(c, "join denied%s%s", why[0] ? ": " : "", why);
         break;
+    }
     case PL_NODE_ERROR:
         c->st.errors_received++;
         PL_WARN("client", "%s: ERROR from the node: %s", c->o.account_id, m.msg);
@@ -305,8 +308,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         }
         return 0;
     case LWS_CALLBACK_CLIENT_ESTABLISHED:
-        if (c)
+        if (c) {
+            c->wsi = wsi;
             send_join(c);
+        }
         return 0;
     case LWS_CALLBACK_CLIENT_RECEIVE:
         if (!c)
@@ -388,8 +393,10 @@ int cl_sig_connect(struct pl_client *c)
     i.protocol = "parley";
     i.ssl_connection = strcmp(prot, "wss") == 0 ? LCCSCF_USE_SSL : 0;
     i.opaque_user_data = c;
-    i.pwsi = &c->wsi;
-    if (!lws_client_connect_via_info(&i)) {
+    /* No i.pwsi: lws would write through it after a late failure, maybe after the client is
+     * freed. The callbacks find the client through the opaque pointer instead. */
+    c->wsi = lws_client_connect_via_info(&i);
+    if (!c->wsi) {
         if (c->state != PL_CLIENT_FAILED)
             cl_fail(c, "WebSocket to %s could not start", c->o.url);
         return -1;
