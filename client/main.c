@@ -23,7 +23,7 @@ struct run {
     struct pl_client *clients[MAX_CLIENTS];
     bool reached_media[MAX_CLIENTS];
     int n, wanted, done;
-    bool leaving, started_rest;
+    bool leaving, started_rest, end;
     struct pl_client_opts opts;
     const char *account, *secret;
     char *tokens[MAX_CLIENTS];
@@ -47,7 +47,9 @@ static gboolean leave(gpointer data)
         return G_SOURCE_REMOVE;
     r->leaving = true;
     int asked = 0;
-    for (int i = 0; i < r->n; i++)
+    if (r->end && r->opts.role == PL_CLIENT_HOST && pl_client_end(r->clients[0]) == 0)
+        asked = 1; /* the node relays END to everyone and closes every socket */
+    for (int i = 0; i < r->n && !asked; i++)
         if (pl_client_leave(r->clients[i]) == 0)
             asked++;
     if (!asked) {
@@ -171,7 +173,7 @@ int main(int argc, char **argv)
     const char *log_level = "info";
     const char *secret = NULL;
     int duration = 10, bitrate = o.sub_bitrate, send_bitrate = o.send_bitrate, n_clients = 1;
-    bool audio = false, no_simulcast = false, stats_json = false;
+    bool audio = false, no_simulcast = false, stats_json = false, end_meeting = false;
     char default_account[32];
     snprintf(default_account, sizeof default_account, "client-%d", (int)getpid());
     const struct pl_opt opts[] = {
@@ -193,6 +195,7 @@ int main(int argc, char **argv)
         {"fps", "PARLEY_FPS", PL_OPT_INT, &o.fps, "video frames per second"},
         {"video-slots", "PARLEY_VIDEO_SLOTS", PL_OPT_INT, &o.video_slots, "recvonly video lines in the offer"},
         {"audio-slots", "PARLEY_AUDIO_SLOTS", PL_OPT_INT, &o.audio_slots, "recvonly audio lines in the offer"},
+        {"end", "PARLEY_END", PL_OPT_BOOL, &end_meeting, "host: end the meeting (END) instead of leaving"},
         {"duration", "PARLEY_DURATION", PL_OPT_INT, &duration, "seconds to stay (0: until SIGINT/SIGTERM)"},
         {"write-ivf", "PARLEY_WRITE_IVF", PL_OPT_STR, &o.ivf_path, "write the first received video to this IVF file"},
         {"write-ogg", "PARLEY_WRITE_OGG", PL_OPT_STR, &o.ogg_path, "write the first received audio to this Ogg Opus file"},
@@ -266,6 +269,7 @@ int main(int argc, char **argv)
     r.account = o.account_id;
     r.secret = secret;
     r.wanted = n_clients;
+    r.end = end_meeting;
     r.loop = pl_client_loop_new(NULL);
     if (!r.loop)
         return 1;

@@ -258,6 +258,7 @@ void cl_sig_on_message(struct pl_client *c, const char *text, size_t len)
         break;
     case PL_NODE_END:
         PL_INFO("client", "%s: the meeting ended", c->o.account_id);
+        c->st.meeting_ended = true;
         cl_set_state(c, PL_CLIENT_CLOSED);
         break;
     case PL_NODE_JOIN_DENIED: {

@@ -12,6 +12,7 @@ char *pl_client_stats_json(const struct pl_client *c)
     json_object_set_new(j, "state", json_string(pl_client_state_name(c->state)));
     json_object_set_new(j, "error", json_string(c->error));
     json_object_set_new(j, "join_ms", json_integer((json_int_t)s->join_ms));
+    json_object_set_new(j, "meeting_ended", json_boolean(s->meeting_ended));
     json_object_set_new(j, "connect_ms", json_integer((json_int_t)s->connect_ms));
 #define N(field) json_object_set_new(j, #field, json_integer((json_int_t)s->field))
     N(tx_video_packets); N(tx_video_bytes); N(tx_audio_packets); N(tx_audio_bytes);

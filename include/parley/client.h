@@ -92,6 +92,7 @@ struct pl_client_stats {
     uint64_t rx_unprotect_errors, rx_rtcp; /* refusals include replays: a resent packet that was only late */
     uint64_t plis_received, nacks_received, retransmitted, plis_sent, nacks_sent;
     uint64_t errors_received;   /* ERROR packets from the node */
+    bool meeting_ended;         /* END received */
     uint64_t ivf_frames;        /* frames written to --write-ivf */
     uint64_t ogg_packets;       /* packets written to --write-ogg */
     uint64_t dc_messages_received, dc_channels_opened; /* data channels */

@@ -1,7 +1,7 @@
 // Six parley-clients in ONE process (--clients 6, one glib loop), each publishing synthetic
 // simulcast video and audio and subscribing to all the others (suite integration). Every
-// client must reach media, receive video frames and audio from each of the 5 others, and leave
-// cleanly. Run: node tests/e2e/client_many.test.mjs
+// client must reach media and receive video frames and audio from each of the 5 others; then
+// the host ENDs the meeting and every client must see it closed. Run: node tests/e2e/client_many.test.mjs
 import { runTest, startNode, withTimeout } from './lib.mjs';
 import { startClient } from './client_lib.mjs';
 
@@ -12,7 +12,7 @@ runTest('client_many', async (t) => {
   const meeting = `many-${process.pid}`;
   const c = startClient(t, ['--url', node.wsUrl, '--meeting', meeting, '--token-secret', node.tokenSecret,
     '--account', 'bot', '--role', 'host', '--clients', String(N), '--publish', 'synthetic', '--audio',
-    '--bitrate', '300000', '--duration', '8', '--stats-json', '--log-level', 'info'], 'bots');
+    '--bitrate', '300000', '--duration', '8', '--end', '--stats-json', '--log-level', 'info'], 'bots');
   const r = await withTimeout(c.exited, 40_000, 'parley-client --clients to finish');
   if (r.error || r.code !== 0) throw new Error(`parley-client --clients ${N} exited ${r.code ?? r.signal ?? r.error}; log ${c.logPath}`);
   const all = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
@@ -24,7 +24,8 @@ runTest('client_many', async (t) => {
     t.log(`${s.account_id}: ${s.state}, media in ${s.connect_ms} ms, sent ${s.tx_video_packets} video / ` +
       `${s.tx_audio_packets} audio, received ${video.length} video and ${audio.length} audio streams, ` +
       `${s.rx_packets} packets, delay p50 ${s.delay_p50_ms} ms`);
-    if (s.state !== 'closed') throw new Error(`${s.account_id}: expected state closed after LEAVE, got ${s.state} (${s.error})`);
+    if (!s.meeting_ended) throw new Error(`${s.account_id}: expected END from the node (the host ended the meeting)`);
+    if (s.state !== 'closed') throw new Error(`${s.account_id}: expected state closed after END, got ${s.state} (${s.error})`);
     if (video.length !== N - 1 || audio.length !== N - 1) {
       throw new Error(`${s.account_id}: expected video and audio from ${N - 1} others, got ${video.length} video ` +
         `and ${audio.length} audio streams: ${JSON.stringify(s.streams)}`);
