@@ -280,8 +280,9 @@ void cl_sig_on_message(struct pl_client *c, const char *text, size_t len)
     case PL_NODE_SLOTS:
         c->n_slots = m.n_slots;
         memcpy(c->slots, m.slots, (size_t)m.n_slots * sizeof *m.slots);
+        /* A stream keeps the last account its slot carried (figures stay attributable after
+         * that participant left); a slot given to someone else takes the new name. */
         for (int i = 0; i < c->n_rx; i++) {
-            c->rx[i].pub.account_id[0] = 0;
             for (int k = 0; k < c->n_slots; k++)
                 if (strcmp(c->slots[k].mid, c->rx[i].pub.mid) == 0)
                     snprintf(c->rx[i].pub.account_id, sizeof c->rx[i].pub.account_id, "%s",

@@ -68,7 +68,7 @@ enum pl_client_state {
 /* Receive figures of one stream (one remote SSRC). */
 struct pl_client_rx {
     char mid[32];
-    char account_id[129];       /* from SLOTS, "" when unknown */
+    char account_id[129];       /* from SLOTS: the last account in this slot, "" when unknown */
     bool video;
     uint32_t ssrc;
     uint64_t packets, bytes;

@@ -18,7 +18,6 @@ runTest('client_many', async (t) => {
   const all = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
   if (all.length !== N) throw new Error(`expected ${N} stats lines, got ${all.length}`);
   for (const s of all) {
-    // Streams keep their numbers after the others leave (their slots are then unnamed).
     const video = s.streams.filter((x) => x.kind === 'video' && x.packets > 50 && x.frames > 20);
     const audio = s.streams.filter((x) => x.kind === 'audio' && x.packets > 100);
     t.log(`${s.account_id}: ${s.state}, media in ${s.connect_ms} ms, sent ${s.tx_video_packets} video / ` +

@@ -22,7 +22,11 @@ runTest('client_pair', async (t) => {
     '--bitrate', '100000', '--count-only', '--duration', '10'], 'lo');
   const [h, l] = [await clientStats(hi, 40_000), await clientStats(lo, 40_000)];
   const p = await clientStats(pub, 40_000);
-  const video = (s) => s.streams.find((x) => x.kind === 'video' && x.account_id === 'pub');
+  // Each subscriber has exactly one video stream: pub's.
+  const video = (s) => {
+    const v = s.streams.filter((x) => x.kind === 'video');
+    return v.length === 1 && v[0].account_id === 'pub' ? v[0] : undefined;
+  };
   const hv = video(h), lv = video(l);
   t.log(`pub: sent ${p.tx_video_packets} video packets (${p.tx_frames} frames, ${p.tx_keyframes} key), ` +
     `${p.nacks_received} NACKed seqs, ${p.retransmitted} resent, ${p.plis_received} PLI`);
