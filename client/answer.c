@@ -72,6 +72,7 @@ int cl_answer_apply(struct pl_client *c, const char *text, size_t len)
             if (m->dir != PL_DIR_SENDONLY && m->dir != PL_DIR_SENDRECV)
                 continue;
             c->node_ssrcs[c->n_node_ssrcs].ssrc = m->ssrcs[k].ssrc;
+            c->node_ssrcs[c->n_node_ssrcs].rtx_ssrc = m->ssrcs[k].rtx_ssrc;
             c->node_ssrcs[c->n_node_ssrcs].video = m->kind == PL_MEDIA_VIDEO;
             snprintf(c->node_ssrcs[c->n_node_ssrcs].mid, sizeof c->node_ssrcs[0].mid, "%s", m->mid);
             c->n_node_ssrcs++;

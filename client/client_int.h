@@ -113,7 +113,7 @@ struct pl_client {
     bool has_rtx;
     uint8_t ext_mid, ext_rid, ext_rrid;
     char audio_mid[8], video_mid[8];
-    struct { uint32_t ssrc; char mid[32]; bool video; } node_ssrcs[CL_MAX_RX];
+    struct { uint32_t ssrc; char mid[32]; bool video; uint32_t rtx_ssrc; } node_ssrcs[CL_MAX_RX];
     int n_node_ssrcs;
 
     /* sending (client/sender.c, client/sources.c) */

@@ -117,6 +117,15 @@ static void sink_audio(struct pl_client *c, const struct pl_rtp *r)
         c->st.ogg_packets++;
 }
 
+/* The primary SSRC whose resends travel on `ssrc` (a=ssrc-group:FID of the answer), or 0. */
+static uint32_t rtx_primary(const struct pl_client *c, uint32_t ssrc)
+{
+    for (int i = 0; i < c->n_node_ssrcs; i++)
+        if (c->node_ssrcs[i].rtx_ssrc == ssrc && ssrc)
+            return c->node_ssrcs[i].ssrc;
+    return 0;
+}
+
 static void on_rtp(struct pl_client *c, uint8_t *buf, size_t len)
 {
     if (c->o.count_only) {
@@ -125,6 +134,10 @@ static void on_rtp(struct pl_client *c, uint8_t *buf, size_t len)
         struct pl_rtp r;
         if (pl_rtp_parse(buf, len, &r) != 0)
             return;
+        if (rtx_primary(c, r.ssrc)) {
+            c->st.rx_rtx++; /* a resend: not a stream of its own */
+            return;
+        }
         int before = c->n_rx;
         struct in_stream *s = stream_for(c, &r);
         if (!s)
@@ -149,6 +162,21 @@ static void on_rtp(struct pl_client *c, uint8_t *buf, size_t len)
         return;
     if (r.payload_len == 0)
         return; /* padding only */
+    uint32_t primary = rtx_primary(c, r.ssrc);
+    if (primary) {
+        /* RFC 4588: the original sequence number, then the original payload. */
+        if (r.payload_len < 2)
+            return;
+        c->st.rx_rtx++;
+        r.ssrc = primary;
+        r.seq = (uint16_t)(r.payload[0] << 8 | r.payload[1]);
+        r.payload += 2;
+        r.payload_len -= 2;
+        r.pt = c->pt_vp8;
+        for (int i = 0; i < c->n_rx; i++)
+            if (c->rx[i].pub.ssrc == primary && c->rx[i].nack)
+                pl_nack_gen_on_recovered(c->rx[i].nack, r.seq);
+    }
     uint64_t now = pl_now_us();
     int before = c->n_rx;
     struct in_stream *s = stream_for(c, &r);

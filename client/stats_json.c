@@ -18,7 +18,7 @@ char *pl_client_stats_json(const struct pl_client *c)
     N(tx_video_packets); N(tx_video_bytes); N(tx_audio_packets); N(tx_audio_bytes);
     N(tx_frames); N(tx_keyframes);
     N(rx_packets); N(rx_bytes); N(rx_video_packets); N(rx_audio_packets);
-    N(rx_unprotect_errors); N(rx_rtcp);
+    N(rx_unprotect_errors); N(rx_rtcp); N(rx_rtx);
     N(plis_received); N(nacks_received); N(retransmitted); N(plis_sent); N(nacks_sent);
     N(errors_received); N(ivf_frames); N(ogg_packets); N(delay_count);
     N(dc_messages_received); N(dc_channels_opened);

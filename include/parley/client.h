@@ -90,6 +90,7 @@ struct pl_client_stats {
     uint64_t tx_frames, tx_keyframes;
     uint64_t rx_packets, rx_bytes, rx_lost, rx_video_packets, rx_audio_packets;
     uint64_t rx_unprotect_errors, rx_rtcp; /* refusals include replays: a resent packet that was only late */
+    uint64_t rx_rtx;                       /* the node's resends, as RTX (RFC 4588) */
     uint64_t plis_received, nacks_received, retransmitted, plis_sent, nacks_sent;
     uint64_t errors_received;   /* ERROR packets from the node */
     bool meeting_ended;         /* END received */
