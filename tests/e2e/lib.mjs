@@ -409,6 +409,14 @@ export async function startNode(t, {
       if (m) throw new Error(`parley-node exited 0 but its log has a sanitizer report ("${m[0]}"); log: ${logPath}`);
       t.log('parley-node exited 0');
     },
+    // A crash: SIGKILL, nothing flushed or closed by the node.
+    async crash() {
+      node.assertAlive('when the test wanted to crash it');
+      stopping = true;
+      t.log('killing parley-node with SIGKILL');
+      proc.kill('SIGKILL');
+      await Promise.race([exited, sleep(5000)]);
+    },
     // Cleanup path: make sure it is gone (SIGTERM, then SIGKILL after 5 s).
     async kill() {
       if (!node.alive()) return;
