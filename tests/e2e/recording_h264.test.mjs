@@ -1,0 +1,47 @@
+// The node records H.264 as well as VP8: alice publishes H.264 (Chromium, packetization-mode 1),
+// bob VP8; 8 s of recording give an avc1 track and a vp08 track (plus their audio and the mix)
+// that ffmpeg decodes with -xerror without a word. Run: node tests/e2e/recording_h264.test.mjs
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import {
+  runTest, startNode, launchBrowser, openParticipant, waitForPageJoined, waitForMedia, sleep,
+  httpPostJson, startControlPlane,
+} from './lib.mjs';
+
+runTest('recording_h264', async (t) => {
+  const control = await startControlPlane(t);
+  const root = path.join(t.tmpDir, 'recordings');
+  const node = await startNode(t, { controlUrl: control.url, args: ['--recordings-root', root] });
+  const browser = await launchBrowser(t);
+  const meeting = `h264rec-${process.pid}`;
+  const alice = await openParticipant(t, browser, node, { meeting, name: 'alice', host: true, params: { codec: 'h264' } });
+  await waitForPageJoined(t, alice);
+  const bob = await openParticipant(t, browser, node, { meeting, name: 'bob' });
+  await waitForMedia(t, [alice, bob]);
+  const token = node.mintToken({ meeting, account: 'recorder-h1', role: 'recorder', tenant: 't' });
+  const start = await httpPostJson(`${node.url}/recordings/start`, { token, recording_id: 'h1', conference_id: 'c', session_id: 's' });
+  if (start.status !== 201) throw new Error(`POST /recordings/start: expected 201, got ${start.status} ${start.body}`);
+  await sleep(8000);
+  const stop = await httpPostJson(`${node.url}/recordings/stop`, { token });
+  if (stop.status !== 202) throw new Error(`POST /recordings/stop: expected 202, got ${stop.status}`);
+  const [done] = await control.waitFor('/recordings/h1/completed', 1, 60_000);
+  if (!done) throw new Error('no completion webhook within 60 s');
+  const file = JSON.parse(done.body).file_path;
+  const probe = JSON.parse(execFileSync('ffprobe', ['-v', 'error', '-show_streams', '-of', 'json', file], { encoding: 'utf8' }));
+  const streams = probe.streams.map((st) => ({ type: st.codec_type, codec: st.codec_name, name: st.tags && st.tags.handler_name,
+    duration: Number(st.duration), width: st.width }));
+  t.log(`recorded: ${streams.map((st) => `${st.type}/${st.codec} "${st.name}" ${st.duration.toFixed(2)} s${st.width ? ` ${st.width} wide` : ''}`).join('; ')}`);
+  const video = (who) => streams.find((st) => st.type === 'video' && (st.name || '').startsWith(who));
+  const a = video('alice'), b = video('bob');
+  if (!a || a.codec !== 'h264' || !(a.duration > 6) || !(a.width > 0)) throw new Error(`expected alice's video as H.264 of about 8 s, got ${JSON.stringify(a)}`);
+  if (!b || b.codec !== 'vp8' || !(b.duration > 6)) throw new Error(`expected bob's video as VP8 of about 8 s, got ${JSON.stringify(b)}`);
+  let out = '';
+  try {
+    out = execFileSync('ffmpeg', ['-v', 'error', '-xerror', '-i', file, '-map', '0', '-f', 'null', '-'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (e) {
+    throw new Error(`ffmpeg -xerror failed on the recording: ${e.stderr || e.message}`);
+  }
+  if (out.trim()) throw new Error(`ffmpeg printed: ${out}`);
+  t.log('ffmpeg -xerror decodes every track without a word');
+  await node.stop();
+});
