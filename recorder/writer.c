@@ -214,11 +214,17 @@ static void add_sample(struct pl_recorder *r, struct rec_track *t, const struct 
         PL_WARN("recorder", "track %d: no sample entry for its first frame", t->handle);
         return;
     }
-    if (t->mp4.video && f->keyframe) {
-        if (f->width > t->mp4.width)
-            t->mp4.width = f->width;
-        if (f->height > t->mp4.height)
-            t->mp4.height = f->height;
+    if (t->mp4.video && f->keyframe && (f->width > t->desc.width || f->height > t->desc.height)) {
+        /* A larger picture: a new sample entry of the largest size so far, declared by a new
+         * segment (the final file keeps the first entry with the largest size; decoders
+         * take the size from the bitstream). */
+        uint16_t w = f->width > t->desc.width ? f->width : t->desc.width;
+        uint16_t h = f->height > t->desc.height ? f->height : t->desc.height;
+        struct pl_depkt_frame big = *f;
+        big.width = w;
+        big.height = h;
+        if (make_ready(t, &big) == 0)
+            t->in_segment = false;
     }
     int64_t dts = frame_dts(r, t, o->ts, o->arrival_us);
     if (t->np == t->pcap) {

@@ -3,7 +3,8 @@
  * reordered and 80 ms late-arriving video, carol leaving at 12 s); after stop, ffprobe must
  * list the mix and the six tracks with the right codecs, names, starts and ends (±0.5 s),
  * decode timestamps must never go backwards, `ffmpeg -v error -xerror` must decode the file
- * silently, and bob's audio and video must start together (±40 ms: Sender Reports). */
+ * silently, and bob's audio and video must start together (±40 ms: Sender Reports). Then a
+ * publisher restart with a new picture size and an Opus DTX gap. */
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,6 +138,79 @@ static void scenario(const char *tmp, enum pl_rec_codec codec, const char *codec
     media_free(&audio);
 }
 
+/* One publisher restarts 10 s in (new SSRCs, sequence numbers and timestamps) at another
+ * picture size, another's audio goes silent (DTX: a 3 s timestamp gap without packets): the
+ * tracks still cover their whole time, in one piece, and decode without a message. */
+static void restart_and_dtx(const char *tmp)
+{
+    char dir[512], root[600], path[700];
+    snprintf(dir, sizeof(dir), "%s/restart", tmp);
+    snprintf(root, sizeof(root), "%s/rec", dir);
+    mkdir(dir, 0755);
+    struct media video, video2, audio;
+    if (encode_sources(dir, PL_REC_VP8, 20) != 0 ||
+        encode_video_as(dir, PL_REC_VP8, 10, "640x360", "v2.ivf") != 0) {
+        CHECK(!"encoding the sources failed");
+        return;
+    }
+    snprintf(path, sizeof(path), "%s/v.ivf", dir);
+    CHECK_EQ_INT(media_read_ivf(path, &video), 0);
+    snprintf(path, sizeof(path), "%s/v2.ivf", dir);
+    CHECK_EQ_INT(media_read_ivf(path, &video2), 0);
+    snprintf(path, sizeof(path), "%s/a.ogg", dir);
+    CHECK_EQ_INT(media_read_ogg_opus(path, &audio), 0);
+    struct pl_rec_config cfg = {.root = root, .tenant_id = "t", .conference_id = "c",
+                                .session_id = "s", .recording_id = "restart", .start_us = T0};
+    char err[256] = "";
+    struct pl_recorder *r = pl_rec_open(&cfg, err, sizeof(err));
+    CHECK(r != NULL);
+    if (!r)
+        return;
+    struct participant p[2] = {
+        {.name = "dave", .join_s = 0, .leave_s = 20, .restart_s = 10, .restart_video = &video2,
+         .video_ts0 = 77, .audio_ts0 = 88},
+        {.name = "erin", .join_s = 1, .leave_s = 20, .dtx_from_s = 4, .dtx_to_s = 7,
+         .video_ts0 = 0xfffff000u, .audio_ts0 = 0xfffff000u},
+    };
+    CHECK(feed_recording(r, T0, PL_REC_VP8, &video, &audio, p, 2, 0) > 1000);
+    struct pl_rec_result res;
+    CHECK_EQ_INT(pl_rec_stop(r, &res, err, sizeof(err)), 0);
+    struct probe_stream s[8];
+    int n = probe_file(res.path, s, 8);
+    CHECK_EQ_INT(n, 5);
+    double start[5] = {0, 0, 0, 1, 1};
+    for (int i = 0; i < n && i < 5; i++) {
+        fprintf(stderr, "  restart stream %d: %-5s %-12s %7.3f .. %7.3f  %zu packets\n", i,
+                s[i].codec, s[i].handler, s[i].first, s[i].end, s[i].packets);
+        CHECK(near(s[i].first, start[i], 0.5));
+        CHECK(near(s[i].end, 20, 0.5));
+        CHECK(!s[i].dts_backwards);
+    }
+    /* The video track holds both sizes; the sample entry says the larger. */
+    char cmd[4400], out[4096];
+    snprintf(cmd, sizeof(cmd), "ffprobe -v error -select_streams v:0 -show_entries stream=width,height -of csv=p=0 '%s'", res.path);
+    CHECK_EQ_INT(run_capture(cmd, out, sizeof(out)), 0);
+    CHECK(strncmp(out, "640,360", 7) == 0);
+    /* erin's audio: 3 s less of packets, no gap in the track's time. */
+    if (n == 5)
+        CHECK(s[4].packets < 19 * 50 - 140 && s[4].packets > 19 * 50 - 160);
+    snprintf(cmd, sizeof(cmd), "ffmpeg -nostdin -v error -xerror -i '%s' -map 0 -f null -", res.path);
+    CHECK_EQ_INT(run_capture(cmd, out, sizeof(out)), 0);
+    CHECK(out[0] == 0);
+    if (out[0])
+        fprintf(stderr, "ffmpeg said: %s\n", out);
+    /* The mix is not silence. */
+    snprintf(cmd, sizeof(cmd), "ffmpeg -nostdin -v info -i '%s' -map 0:a:0 -af volumedetect -f null - 2>&1 | grep -o 'mean_volume: [-0-9.]*'", res.path);
+    CHECK_EQ_INT(run_capture(cmd, out, sizeof(out)), 0);
+    double mean = strlen(out) > 13 ? atof(out + 13) : -100;
+    fprintf(stderr, "  restart mix %s", out);
+    CHECK(mean > -30);
+    pl_rec_result_free(&res);
+    media_free(&video);
+    media_free(&video2);
+    media_free(&audio);
+}
+
 int main(void)
 {
     pl_log_set_level(PL_LOG_WARN);
@@ -146,6 +220,7 @@ int main(void)
     scenario(tmp, PL_REC_VP8, "vp8");
     scenario(tmp, PL_REC_VP9, "vp9");
     scenario(tmp, PL_REC_H264, "h264");
+    restart_and_dtx(tmp);
     char cmd[600];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
     if (check_failures == 0 && system(cmd) != 0)
