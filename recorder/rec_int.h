@@ -11,6 +11,9 @@
 
 #define REC_ID_MAX 129
 #define REC_MAX_TRACKS 256
+/* A writer this far behind (disk stalled) makes the callers drop packets instead of growing
+ * memory without bound: about 20 s of 50 feeds at 1 Mbit/s. */
+#define REC_QUEUE_MAX_BYTES (128u << 20)
 
 enum rec_item_type { REC_IT_RTP, REC_IT_SR, REC_IT_ADD, REC_IT_REMOVE, REC_IT_STOP };
 
@@ -87,6 +90,8 @@ struct pl_recorder {
     struct rec_item *head, *tail;
     int next_handle;
     bool stop_queued;
+    size_t queued_bytes;    /* RTP bytes waiting for the writer */
+    uint64_t dropped_packets; /* refused because the writer is that far behind */
 
     /* writer thread only */
     struct rec_track *tracks[REC_MAX_TRACKS];

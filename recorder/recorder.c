@@ -105,6 +105,17 @@ static void enqueue(struct pl_recorder *r, struct rec_item *it)
         free(it);
         return;
     }
+    if (it->type == REC_IT_RTP) {
+        if (r->queued_bytes + it->len > REC_QUEUE_MAX_BYTES) {
+            if (r->dropped_packets++ % 10000 == 0)
+                PL_WARN("recorder", "writer behind: %llu packets dropped",
+                        (unsigned long long)r->dropped_packets);
+            pthread_mutex_unlock(&r->mu);
+            free(it);
+            return;
+        }
+        r->queued_bytes += it->len;
+    }
     if (it->type == REC_IT_STOP)
         r->stop_queued = true;
     bool was_empty = r->head == NULL;

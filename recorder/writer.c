@@ -460,6 +460,7 @@ void *rec_writer_main(void *arg)
         }
         struct rec_item *batch = r->head;
         r->head = r->tail = NULL;
+        r->queued_bytes = 0;
         bool stop_flag = r->stop_queued;
         pthread_mutex_unlock(&r->mu);
 
