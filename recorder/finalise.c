@@ -19,11 +19,48 @@
 #define MAX_SEGMENTS 4096
 #define MIX_CHUNK 50 /* one second of 20 ms frames */
 
+/* The segment files, by number; at most OPEN_MAX_FILES are open at once (samples are read
+ * in time order, so mostly from one file after the other). */
+#define OPEN_MAX_FILES 32
 struct src_files {
-    int fd[MAX_SEGMENTS];
-    size_t n;
+    char *path[MAX_SEGMENTS];
+    int fd[MAX_SEGMENTS];     /* -1 when closed */
+    uint64_t used[MAX_SEGMENTS];
+    size_t n, open, tick;
     const struct pl_buf *mix;
 };
+
+static void close_files(struct src_files *f)
+{
+    for (size_t i = 0; i < f->n; i++) {
+        if (f->fd[i] >= 0)
+            close(f->fd[i]);
+        f->fd[i] = -1;
+        free(f->path[i]);
+        f->path[i] = NULL;
+    }
+    f->n = f->open = 0;
+}
+
+static int file_fd(struct src_files *f, size_t i)
+{
+    f->used[i] = ++f->tick;
+    if (f->fd[i] >= 0)
+        return f->fd[i];
+    if (f->open >= OPEN_MAX_FILES) { /* close the least recently used */
+        size_t lru = SIZE_MAX;
+        for (size_t k = 0; k < f->n; k++)
+            if (f->fd[k] >= 0 && (lru == SIZE_MAX || f->used[k] < f->used[lru]))
+                lru = k;
+        close(f->fd[lru]);
+        f->fd[lru] = -1;
+        f->open--;
+    }
+    f->fd[i] = open(f->path[i], O_RDONLY | O_CLOEXEC);
+    if (f->fd[i] >= 0)
+        f->open++;
+    return f->fd[i];
+}
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -67,7 +104,8 @@ static int read_sample(void *ctx, const struct pl_mp4_sample *s, uint8_t *buf)
     }
     if (s->file >= f->n)
         return -1;
-    return pread_all(f->fd[s->file], s->off, buf, s->size);
+    int fd = file_fd(f, s->file);
+    return fd < 0 ? -1 : pread_all(fd, s->off, buf, s->size);
 }
 
 static int cmp_name(const void *a, const void *b)
@@ -208,11 +246,15 @@ int rec_finalise(const char *parts_dir, const char *final_path, struct pl_rec_re
                 close(sfd);
             continue;
         }
-        files->fd[files->n] = sfd;
-        if (pl_mp4_read_file(&in, (uint16_t)files->n, (uint64_t)st.st_size, read_fd, &sfd) != 0) {
+        int rrc = pl_mp4_read_file(&in, (uint16_t)files->n, (uint64_t)st.st_size, read_fd, &sfd);
+        close(sfd);
+        if (rrc != 0) /* its number stays taken: samples read before an error point at it */
             PL_WARN("recorder", "%s: not a readable segment, skipped", p);
-            close(sfd);
-            continue;
+        files->path[files->n] = strdup(p);
+        files->fd[files->n] = -1;
+        if (!files->path[files->n]) {
+            set_err(err, errlen, "out of memory");
+            goto out;
         }
         files->n++;
     }
@@ -356,9 +398,7 @@ int rec_finalise(const char *parts_dir, const char *final_path, struct pl_rec_re
         if (ti->start_s + ti->duration_s > res->duration_s)
             res->duration_s = ti->start_s + ti->duration_s;
     }
-    for (size_t i = 0; i < files->n; i++)
-        close(files->fd[i]);
-    files->n = 0;
+    close_files(files);
     if (rec_remove_parts(parts_dir) != 0)
         PL_WARN("recorder", "could not remove %s", parts_dir);
     PL_INFO("recorder", "%s: %zu tracks, %.1f s, %llu bytes", final_path, nout, res->duration_s,
@@ -369,8 +409,8 @@ out:
         close(fd);
         unlink(tmp);
     }
-    for (size_t i = 0; files && i < files->n; i++)
-        close(files->fd[i]);
+    if (files)
+        close_files(files);
     for (size_t i = 0; names && i < nseg; i++)
         free(names[i]);
     free(names);
