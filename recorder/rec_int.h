@@ -68,6 +68,7 @@ struct rec_track {
     /* samples waiting for the next fragment; the last one's duration is not known yet */
     struct pl_mp4_sample *ps;
     size_t np, pcap;
+    bool written;      /* some of its samples are on disk (their times are final) */
     struct pl_buf pdata;
     uint64_t frames;
 };

@@ -109,8 +109,16 @@ static void sr_sync(struct rec_track *t)
     }
     int64_t want_us = (int64_t)t->sr_ntp_us + t->part->off_us;
     int64_t delta = us_to_ticks(want_us - pos_us, clock);
-    if (delta != 0 && llabs(delta) < 2 * (int64_t)clock)
-        t->base_dts += delta;
+    if (delta == 0 || llabs(delta) >= 2 * (int64_t)clock)
+        return;
+    t->base_dts += delta;
+    /* The first Sender Report usually comes after the first frames, which were placed by
+     * arrival time: while none is written yet, they move with the base. */
+    if (!t->written && t->np > 0 && (int64_t)t->ps[0].dts + delta >= 0) {
+        for (size_t i = 0; i < t->np; i++)
+            t->ps[i].dts = (uint64_t)((int64_t)t->ps[i].dts + delta);
+        t->last_dts += delta;
+    }
 }
 
 /* The frame's decode time on the track's clock: RTP time relative to the track's base;
@@ -412,6 +420,7 @@ static void flush_fragment(struct pl_recorder *r, uint64_t now)
         struct rec_track *t = r->tracks[i];
         if (!t->ready || t->np == 0)
             continue;
+        t->written = true;
         if (t->removed) {
             t->np = 0;
             t->pdata.len = 0;

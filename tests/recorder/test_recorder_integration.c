@@ -4,7 +4,9 @@
  * list the mix and the six tracks with the right codecs, names, starts and ends (±0.5 s),
  * decode timestamps must never go backwards, `ffmpeg -v error -xerror` must decode the file
  * silently, and bob's audio and video must start together (±40 ms: Sender Reports). Then a
- * publisher restart with a new picture size and an Opus DTX gap. */
+ * publisher restart with a new picture size and an Opus DTX gap; and a flash-and-beep pattern
+ * measured in the final file. */
+#include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -211,6 +213,92 @@ static void restart_and_dtx(const char *tmp)
     media_free(&audio);
 }
 
+/* Acceptance 4: a test pattern whose flash and beep happen together (every 2 s), published by
+ * someone who joins 3 s late and whose video arrives 80 ms after its audio; in the final
+ * file, each beep onset (silencedetect) is within 40 ms of a flash onset (signalstats). */
+static void flash_and_beep(const char *tmp)
+{
+    char dir[512], root[600], path[700], cmd[4400];
+    static char out[1 << 18];
+    snprintf(dir, sizeof(dir), "%s/sync", tmp);
+    snprintf(root, sizeof(root), "%s/rec", dir);
+    mkdir(dir, 0755);
+    snprintf(cmd, sizeof(cmd),
+             "cd '%s' && ffmpeg -v error -y -f lavfi -i \"color=c=black:size=320x240:rate=30,"
+             "drawbox=c=white:t=fill:enable='lt(mod(t,2),0.1)'\" -t 12 -pix_fmt yuv420p -c:v libvpx "
+             "-b:v 400k -deadline realtime -cpu-used 8 -g 60 -f ivf v.ivf && ffmpeg -v error -y -f lavfi "
+             "-i \"aevalsrc='if(lt(mod(t,2),0.1),0.8*sin(2*PI*1000*t),0)':s=48000:d=12\" -c:a libopus "
+             "-b:a 32k -frame_duration 20 a.ogg",
+             dir);
+    CHECK_EQ_INT(run_capture(cmd, out, sizeof(out)), 0);
+    struct media video, audio;
+    snprintf(path, sizeof(path), "%s/v.ivf", dir);
+    CHECK_EQ_INT(media_read_ivf(path, &video), 0);
+    snprintf(path, sizeof(path), "%s/a.ogg", dir);
+    CHECK_EQ_INT(media_read_ogg_opus(path, &audio), 0);
+    struct pl_rec_config cfg = {.root = root, .tenant_id = "t", .conference_id = "c",
+                                .session_id = "s", .recording_id = "sync", .start_us = T0};
+    char err[256] = "";
+    struct pl_recorder *r = pl_rec_open(&cfg, err, sizeof(err));
+    CHECK(r != NULL);
+    if (!r)
+        return;
+    struct participant p[1] = {{.name = "frank", .join_s = 3, .leave_s = 15, .video_delay_s = 0.08,
+                                .video_ts0 = 0x12345678u, .audio_ts0 = 0xfedcba98u}};
+    CHECK(feed_recording(r, T0, PL_REC_VP8, &video, &audio, p, 1, 0) > 900);
+    struct pl_rec_result res;
+    CHECK_EQ_INT(pl_rec_stop(r, &res, err, sizeof(err)), 0);
+
+    /* Flash onsets: frames whose mean luma jumps above the middle. Streams: mix, video, audio. */
+    double flash[16], beep[16];
+    int nf = 0, nb = 0;
+    snprintf(cmd, sizeof(cmd), "ffmpeg -nostdin -v error -copyts -i '%s' -map 0:v:0 -vf "
+             "\"signalstats,metadata=print:key=lavfi.signalstats.YAVG:file=-\" -f null -", res.path);
+    CHECK_EQ_INT(run_capture(cmd, out, sizeof(out)), 0);
+    double t = 0;
+    bool bright = false;
+    for (char *l = strtok(out, "\n"); l; l = strtok(NULL, "\n")) {
+        char *pt = strstr(l, "pts_time:");
+        if (pt)
+            t = atof(pt + 9);
+        char *y = strstr(l, "YAVG=");
+        if (y) {
+            bool b = atof(y + 5) > 128;
+            if (b && !bright && nf < 16)
+                flash[nf++] = t;
+            bright = b;
+        }
+    }
+    /* Beep onsets: where silence ends in frank's audio track (timestamps as in the file). */
+    snprintf(cmd, sizeof(cmd), "ffmpeg -nostdin -v info -copyts -i '%s' -map 0:a:1 -af "
+             "silencedetect=n=-30dB:d=0.02 -f null - 2>&1 | grep -o 'silence_end: [0-9.]*'", res.path);
+    CHECK_EQ_INT(run_capture(cmd, out, sizeof(out)), 0);
+    for (char *l = strtok(out, "\n"); l; l = strtok(NULL, "\n")) {
+        double b = atof(l + 13);
+        if (nb < 16 && b < 14.9) /* silencedetect also "ends" the silence at the end of the stream */
+            beep[nb++] = b;
+    }
+    fprintf(stderr, "  sync: %d flashes, %d beeps:", nf, nb);
+    CHECK(nf >= 6 && nb >= 4);
+    for (int i = 0; i < nb; i++) {
+        double best = 1e9;
+        for (int k = 0; k < nf; k++)
+            if (fabs(flash[k] - beep[i]) < fabs(best))
+                best = flash[k] - beep[i];
+        fprintf(stderr, " %.3f (%+.0f ms)", beep[i], best * 1000);
+        CHECK(fabs(best) <= 0.040);
+        /* and on the recording's timeline: frank's 2 s cadence from his join at 3 s */
+        double k = (beep[i] - 3) / 2;
+        CHECK(fabs(k - (double)(long)(k + 0.5)) * 2 < 0.05);
+    }
+    fprintf(stderr, "\n");
+    fprintf(stderr, "  sync: first flash at %.3f\n", nf > 0 ? flash[0] : -1.0);
+    CHECK(nf > 0 && fabs(flash[0] - 3) < 0.05);
+    pl_rec_result_free(&res);
+    media_free(&video);
+    media_free(&audio);
+}
+
 int main(void)
 {
     pl_log_set_level(PL_LOG_WARN);
@@ -221,6 +309,7 @@ int main(void)
     scenario(tmp, PL_REC_VP9, "vp9");
     scenario(tmp, PL_REC_H264, "h264");
     restart_and_dtx(tmp);
+    flash_and_beep(tmp);
     char cmd[600];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
     if (check_failures == 0 && system(cmd) != 0)
