@@ -228,7 +228,7 @@ int rec_finalise(const char *parts_dir, const char *final_path, struct pl_rec_re
     struct chunk_ref *order = NULL;
     uint8_t *copy = NULL;
     int fd = -1, rc = -1, mrc = -1;
-    size_t nseg = 0, nout = 0;
+    size_t nseg = 0, nout = 0, bad_files = 0;
     char tmp[4200];
     snprintf(tmp, sizeof(tmp), "%s.tmp", final_path);
     if (!names || !files) {
@@ -248,8 +248,10 @@ int rec_finalise(const char *parts_dir, const char *final_path, struct pl_rec_re
         }
         int rrc = pl_mp4_read_file(&in, (uint16_t)files->n, (uint64_t)st.st_size, read_fd, &sfd);
         close(sfd);
-        if (rrc != 0) /* its number stays taken: samples read before an error point at it */
+        if (rrc != 0) { /* its number stays taken: samples read before an error point at it */
             PL_WARN("recorder", "%s: not a readable segment, skipped", p);
+            bad_files++;
+        }
         files->path[files->n] = strdup(p);
         files->fd[files->n] = -1;
         if (!files->path[files->n]) {
@@ -278,7 +280,10 @@ int rec_finalise(const char *parts_dir, const char *final_path, struct pl_rec_re
         if (in.t[i].n > 0)
             out[nout++] = in.t[i]; /* shallow: in keeps ownership */
     if (nout == 0) {
+        /* Nothing was ever recorded: nothing to keep or to recover later. */
         set_err(err, errlen, "%s holds no media", parts_dir);
+        if (bad_files == 0)
+            rec_remove_parts(parts_dir);
         goto out;
     }
     size_t nchunks = 0;
