@@ -262,7 +262,8 @@ int rec_finalise(const char *parts_dir, const char *final_path, struct pl_rec_re
     }
     if (in.truncated)
         PL_INFO("recorder", "%s: a truncated fragment at the end was left out", parts_dir);
-    qsort(in.t, in.n, sizeof(*in.t), cmp_track);
+    if (in.n > 1)
+        qsort(in.t, in.n, sizeof(*in.t), cmp_track);
     out = calloc(in.n + 1, sizeof(*out));
     if (!out) {
         set_err(err, errlen, "out of memory");
