@@ -90,6 +90,14 @@ static void scenario(const char *tmp, enum pl_rec_codec codec, const char *codec
     CHECK(access(parts, F_OK) != 0);
     struct stat st;
     CHECK(stat(res.path, &st) == 0 && (uint64_t)st.st_size == res.size);
+    /* moov first: ftyp, then moov, then the media. */
+    uint8_t head[64] = {0};
+    FILE *hf = fopen(res.path, "rb");
+    CHECK(hf && fread(head, 1, sizeof(head), hf) == sizeof(head));
+    if (hf)
+        fclose(hf);
+    size_t ftyp_len = (size_t)head[0] << 24 | (size_t)head[1] << 16 | (size_t)head[2] << 8 | head[3];
+    CHECK(memcmp(head + 4, "ftyp", 4) == 0 && ftyp_len < 56 && memcmp(head + ftyp_len + 4, "moov", 4) == 0);
     CHECK_EQ_INT(res.n_tracks, 7);
     CHECK(near(res.duration_s, 20, 0.5));
     if (res.n_tracks == 7) {
