@@ -16,7 +16,7 @@
 #include "parley/log.h"
 #include "rec_int.h"
 
-#define MAX_SEGMENTS 4096
+#define MAX_SEGMENTS 65000 /* file numbers are 16-bit; UINT16_MAX is the mix */
 #define MIX_CHUNK 50 /* one second of 20 ms frames */
 
 /* The segment files, by number; at most OPEN_MAX_FILES are open at once (samples are read
@@ -220,7 +220,7 @@ int rec_finalise(const char *parts_dir, const char *final_path, struct pl_rec_re
 {
     memset(res, 0, sizeof(*res));
     char **names = calloc(MAX_SEGMENTS, sizeof(*names));
-    struct src_files *files = calloc(1, sizeof(*files));
+    struct src_files *files = calloc(1, sizeof(*files)); /* ~1.5 MB: not on the stack */
     struct pl_mp4_in in = {0};
     struct pl_mp4_track *out = NULL;
     struct pl_mp4_track mix = {0};

@@ -10,7 +10,9 @@
 #include "parley/recorder.h"
 
 #define REC_ID_MAX 129
-#define REC_MAX_TRACKS 256
+#define REC_MAX_TRACKS 256        /* live at once (50 feeds x 2 and room) */
+#define REC_MAX_HANDLES 60000      /* over a recording's life (joins, rejoins) */
+#define REC_MAX_PARTICIPANTS 4096
 /* A writer this far behind (disk stalled) makes the callers drop packets instead of growing
  * memory without bound: about 20 s of 50 feeds at 1 Mbit/s. */
 #define REC_QUEUE_MAX_BYTES (128u << 20)
@@ -97,7 +99,7 @@ struct pl_recorder {
     /* writer thread only */
     struct rec_track *tracks[REC_MAX_TRACKS];
     size_t ntracks;
-    struct rec_participant *parts_list[REC_MAX_TRACKS];
+    struct rec_participant *parts_list[REC_MAX_PARTICIPANTS];
     size_t nparts;
     int seg_fd;
     unsigned seg_no;

@@ -147,7 +147,7 @@ int pl_rec_add_track(struct pl_recorder *r, const struct pl_rec_track_config *cf
     it->cfg.name = it->name;
     it->cfg.participant_id = it->participant;
     pthread_mutex_lock(&r->mu);
-    if (r->next_handle > REC_MAX_TRACKS) {
+    if (r->next_handle > REC_MAX_HANDLES) {
         pthread_mutex_unlock(&r->mu);
         free(it);
         return -1;

@@ -31,7 +31,7 @@ static struct rec_participant *participant(struct pl_recorder *r, const char *id
     for (size_t i = 0; i < r->nparts; i++)
         if (strcmp(r->parts_list[i]->id, id) == 0)
             return r->parts_list[i];
-    if (r->nparts == REC_MAX_TRACKS)
+    if (r->nparts == REC_MAX_PARTICIPANTS)
         return NULL;
     struct rec_participant *p = calloc(1, sizeof(*p));
     if (!p)
