@@ -1,7 +1,9 @@
 /* Recorder files: ids sanitised into paths, one live recorder per recording (lock), track
  * configs checked, and recovery's decisions: a live recording is left alone, a finished one's
- * leftover parts are removed, parts that cannot be finished are set aside as .failed. */
+ * leftover parts are removed, parts that cannot be finished are set aside as .failed; a new
+ * video track without a key frame asks for one. */
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,6 +105,45 @@ static void lock_and_recover(const char *root)
     CHECK_EQ_INT(pl_rec_recover(missing, NULL, NULL), -1);
 }
 
+static atomic_int key_asked;
+
+static void on_key(void *user, int track)
+{
+    (void)user;
+    if (track == 1)
+        atomic_fetch_add(&key_asked, 1);
+}
+
+/* A new video track whose first packets are not a key frame asks for one (on the writer
+ * thread), at most once per 500 ms of arrival time. */
+static void new_track_asks_key(const char *root)
+{
+    struct pl_rec_config cfg = {.root = root, .tenant_id = "t", .conference_id = "c",
+                                .session_id = "s", .recording_id = "key", .start_us = 1000,
+                                .on_keyframe = on_key};
+    char err[256];
+    struct pl_recorder *r = pl_rec_open(&cfg, err, sizeof(err));
+    CHECK(r != NULL);
+    if (!r)
+        return;
+    struct pl_rec_track_config vc = {.kind = PL_REC_VIDEO, .codec = PL_REC_VP8, .payload_type = 96,
+                                     .clock_rate = 90000, .name = "v", .participant_id = "p"};
+    CHECK_EQ_INT(pl_rec_add_track(r, &vc), 1);
+    /* RTP header + VP8 descriptor (S, PID 0) + a delta frame tag. */
+    for (int i = 0; i < 20; i++) {
+        uint8_t pkt[] = {0x80, 0xe0, 0x00, (uint8_t)i, 0x00, 0x00, 0x0b, (uint8_t)(i * 8), 0, 0, 0, 1,
+                         0x10, 0x01, 0x00, 0x00, 0xaa};
+        pl_rec_feed_rtp(r, 1, pkt, sizeof(pkt), 1000 + 100000 * (uint64_t)i); /* 2 s in all */
+    }
+    for (int i = 0; i < 200 && atomic_load(&key_asked) < 4; i++)
+        usleep(10000);
+    int asked = atomic_load(&key_asked);
+    CHECK(asked >= 3 && asked <= 5); /* 1.9 s of packets: every 500 ms */
+    struct pl_rec_result res;
+    CHECK_EQ_INT(pl_rec_stop(r, &res, err, sizeof(err)), -1); /* no key frame ever came */
+    pl_rec_result_free(&res);
+}
+
 int main(void)
 {
     pl_log_set_level(PL_LOG_OFF);
@@ -111,6 +152,7 @@ int main(void)
     if (!mkdtemp(root))
         return 1;
     lock_and_recover(root);
+    new_track_asks_key(root);
     char cmd[200];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
     if (system(cmd) != 0)
