@@ -57,7 +57,9 @@ static struct pl_asm_slot *at(struct pl_assembler *a, uint16_t seq)
 void pl_asm_push(struct pl_assembler *a, uint16_t seq, uint32_t ts, bool marker,
                  const uint8_t *payload, size_t len, uint64_t arrival_us)
 {
-    if (!payload || len == 0 || len > PAYLOAD_MAX) {
+    /* An empty payload is padding (bandwidth probing): it holds a sequence number, so it
+     * is kept as a placeholder and skipped, not counted as a loss. */
+    if ((!payload && len) || len > PAYLOAD_MAX) {
         a->bad_packets++;
         return;
     }
@@ -91,7 +93,8 @@ void pl_asm_push(struct pl_assembler *a, uint16_t seq, uint32_t ts, bool marker,
         s->data = d;
         s->cap = len < 1500 ? 1500 : len;
     }
-    memcpy(s->data, payload, len);
+    if (len)
+        memcpy(s->data, payload, len);
     s->len = len;
     s->seq = seq;
     s->ts = ts;
@@ -172,6 +175,12 @@ int pl_asm_pop(struct pl_assembler *a, bool flush, struct pl_asm_out *out, bool 
             if (!gap_is_loss(a, flush))
                 return 0;
             lost(a, keyframe_wanted);
+            continue;
+        }
+        if (s->len == 0) { /* padding between frames */
+            drop_slot(a, s);
+            a->next_seq++;
+            a->gap_since = 0;
             continue;
         }
         size_t n = 0;

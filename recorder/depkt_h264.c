@@ -182,6 +182,16 @@ static int32_t se(struct rbsp *r)
 
 int pl_h264_sps_size(const uint8_t *sps, size_t len, uint16_t *width, uint16_t *height)
 {
+    struct pl_h264_sps info;
+    if (pl_h264_sps_parse(sps, len, &info) != 0)
+        return -1;
+    *width = info.width;
+    *height = info.height;
+    return 0;
+}
+
+int pl_h264_sps_parse(const uint8_t *sps, size_t len, struct pl_h264_sps *out)
+{
     struct rbsp r = {.len = 0};
     if (!sps || len < 4 || (sps[0] & 0x1f) != PL_H264_NAL_SPS)
         return -1;
@@ -197,7 +207,7 @@ int pl_h264_sps_size(const uint8_t *sps, size_t len, uint16_t *width, uint16_t *
     unsigned profile = un(&r, 8);
     un(&r, 16); /* constraint flags, level */
     ue(&r);     /* seq_parameter_set_id */
-    unsigned chroma = 1;
+    unsigned chroma = 1, depth_l = 8, depth_c = 8;
     if (profile == 100 || profile == 110 || profile == 122 || profile == 244 || profile == 44 ||
         profile == 83 || profile == 86 || profile == 118 || profile == 128 || profile == 138 ||
         profile == 139 || profile == 134 || profile == 135) {
@@ -206,8 +216,11 @@ int pl_h264_sps_size(const uint8_t *sps, size_t len, uint16_t *width, uint16_t *
             return -1;
         if (chroma == 3)
             u1(&r);
-        ue(&r);
-        ue(&r);
+        uint32_t dl = ue(&r), dc = ue(&r);
+        if (dl > 6 || dc > 6)
+            return -1;
+        depth_l = 8 + dl;
+        depth_c = 8 + dc;
         u1(&r);
         if (u1(&r)) {
             for (int i = 0; i < (chroma != 3 ? 8 : 12) && !r.over; i++) {
@@ -260,7 +273,11 @@ int pl_h264_sps_size(const uint8_t *sps, size_t len, uint16_t *width, uint16_t *
     uint64_t dx = (uint64_t)cx * (cl + cr), dy = (uint64_t)cy * (ct + cb);
     if (dx >= w || dy >= h)
         return -1;
-    *width = (uint16_t)(w - dx);
-    *height = (uint16_t)(h - dy);
+    out->profile = (uint8_t)profile;
+    out->chroma_format = (uint8_t)chroma;
+    out->bit_depth_luma = (uint8_t)depth_l;
+    out->bit_depth_chroma = (uint8_t)depth_c;
+    out->width = (uint16_t)(w - dx);
+    out->height = (uint16_t)(h - dy);
     return 0;
 }

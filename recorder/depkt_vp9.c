@@ -151,7 +151,7 @@ static int vp9_key_header(const uint8_t *p, size_t len, struct pl_depkt_frame *f
             bit(&b);
     }
     unsigned w = bitsn(&b, 16) + 1, h = bitsn(&b, 16) + 1;
-    if (b.over)
+    if (b.over || w > 0xffff || h > 0xffff) /* MP4 sizes are 16-bit */
         return -1;
     f->profile = (uint8_t)profile;
     f->bit_depth = (uint8_t)depth;

@@ -16,14 +16,51 @@
 #include "parley/log.h"
 #include "rec_int.h"
 
-#define MAX_SEGMENTS 4096
+#define MAX_SEGMENTS 65000 /* file numbers are 16-bit; UINT16_MAX is the mix */
 #define MIX_CHUNK 50 /* one second of 20 ms frames */
 
+/* The segment files, by number; at most OPEN_MAX_FILES are open at once (samples are read
+ * in time order, so mostly from one file after the other). */
+#define OPEN_MAX_FILES 32
 struct src_files {
-    int fd[MAX_SEGMENTS];
-    size_t n;
+    char *path[MAX_SEGMENTS];
+    int fd[MAX_SEGMENTS];     /* -1 when closed */
+    uint64_t used[MAX_SEGMENTS];
+    size_t n, open, tick;
     const struct pl_buf *mix;
 };
+
+static void close_files(struct src_files *f)
+{
+    for (size_t i = 0; i < f->n; i++) {
+        if (f->fd[i] >= 0)
+            close(f->fd[i]);
+        f->fd[i] = -1;
+        free(f->path[i]);
+        f->path[i] = NULL;
+    }
+    f->n = f->open = 0;
+}
+
+static int file_fd(struct src_files *f, size_t i)
+{
+    f->used[i] = ++f->tick;
+    if (f->fd[i] >= 0)
+        return f->fd[i];
+    if (f->open >= OPEN_MAX_FILES) { /* close the least recently used */
+        size_t lru = SIZE_MAX;
+        for (size_t k = 0; k < f->n; k++)
+            if (f->fd[k] >= 0 && (lru == SIZE_MAX || f->used[k] < f->used[lru]))
+                lru = k;
+        close(f->fd[lru]);
+        f->fd[lru] = -1;
+        f->open--;
+    }
+    f->fd[i] = open(f->path[i], O_RDONLY | O_CLOEXEC);
+    if (f->fd[i] >= 0)
+        f->open++;
+    return f->fd[i];
+}
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -67,7 +104,8 @@ static int read_sample(void *ctx, const struct pl_mp4_sample *s, uint8_t *buf)
     }
     if (s->file >= f->n)
         return -1;
-    return pread_all(f->fd[s->file], s->off, buf, s->size);
+    int fd = file_fd(f, s->file);
+    return fd < 0 ? -1 : pread_all(fd, s->off, buf, s->size);
 }
 
 static int cmp_name(const void *a, const void *b)
@@ -182,7 +220,7 @@ int rec_finalise(const char *parts_dir, const char *final_path, struct pl_rec_re
 {
     memset(res, 0, sizeof(*res));
     char **names = calloc(MAX_SEGMENTS, sizeof(*names));
-    struct src_files *files = calloc(1, sizeof(*files));
+    struct src_files *files = calloc(1, sizeof(*files)); /* ~1.5 MB: not on the stack */
     struct pl_mp4_in in = {0};
     struct pl_mp4_track *out = NULL;
     struct pl_mp4_track mix = {0};
@@ -190,7 +228,7 @@ int rec_finalise(const char *parts_dir, const char *final_path, struct pl_rec_re
     struct chunk_ref *order = NULL;
     uint8_t *copy = NULL;
     int fd = -1, rc = -1, mrc = -1;
-    size_t nseg = 0, nout = 0;
+    size_t nseg = 0, nout = 0, bad_files = 0;
     char tmp[4200];
     snprintf(tmp, sizeof(tmp), "%s.tmp", final_path);
     if (!names || !files) {
@@ -208,17 +246,24 @@ int rec_finalise(const char *parts_dir, const char *final_path, struct pl_rec_re
                 close(sfd);
             continue;
         }
-        files->fd[files->n] = sfd;
-        if (pl_mp4_read_file(&in, (uint16_t)files->n, (uint64_t)st.st_size, read_fd, &sfd) != 0) {
+        int rrc = pl_mp4_read_file(&in, (uint16_t)files->n, (uint64_t)st.st_size, read_fd, &sfd);
+        close(sfd);
+        if (rrc != 0) { /* its number stays taken: samples read before an error point at it */
             PL_WARN("recorder", "%s: not a readable segment, skipped", p);
-            close(sfd);
-            continue;
+            bad_files++;
+        }
+        files->path[files->n] = strdup(p);
+        files->fd[files->n] = -1;
+        if (!files->path[files->n]) {
+            set_err(err, errlen, "out of memory");
+            goto out;
         }
         files->n++;
     }
     if (in.truncated)
         PL_INFO("recorder", "%s: a truncated fragment at the end was left out", parts_dir);
-    qsort(in.t, in.n, sizeof(*in.t), cmp_track);
+    if (in.n > 1)
+        qsort(in.t, in.n, sizeof(*in.t), cmp_track);
     out = calloc(in.n + 1, sizeof(*out));
     if (!out) {
         set_err(err, errlen, "out of memory");
@@ -236,7 +281,10 @@ int rec_finalise(const char *parts_dir, const char *final_path, struct pl_rec_re
         if (in.t[i].n > 0)
             out[nout++] = in.t[i]; /* shallow: in keeps ownership */
     if (nout == 0) {
+        /* Nothing was ever recorded: nothing to keep or to recover later. */
         set_err(err, errlen, "%s holds no media", parts_dir);
+        if (bad_files == 0)
+            rec_remove_parts(parts_dir);
         goto out;
     }
     size_t nchunks = 0;
@@ -356,9 +404,7 @@ int rec_finalise(const char *parts_dir, const char *final_path, struct pl_rec_re
         if (ti->start_s + ti->duration_s > res->duration_s)
             res->duration_s = ti->start_s + ti->duration_s;
     }
-    for (size_t i = 0; i < files->n; i++)
-        close(files->fd[i]);
-    files->n = 0;
+    close_files(files);
     if (rec_remove_parts(parts_dir) != 0)
         PL_WARN("recorder", "could not remove %s", parts_dir);
     PL_INFO("recorder", "%s: %zu tracks, %.1f s, %llu bytes", final_path, nout, res->duration_s,
@@ -369,8 +415,8 @@ out:
         close(fd);
         unlink(tmp);
     }
-    for (size_t i = 0; files && i < files->n; i++)
-        close(files->fd[i]);
+    if (files)
+        close_files(files);
     for (size_t i = 0; names && i < nseg; i++)
         free(names[i]);
     free(names);

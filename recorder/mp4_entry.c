@@ -1,4 +1,5 @@
 /* Sample entries: vp08/vp09 + vpcC, avc1 + avcC, Opus + dOps. */
+#include "parley/depkt.h"
 #include "parley/mp4.h"
 
 static void visual_head(struct pl_buf *b, uint16_t w, uint16_t h)
@@ -54,6 +55,17 @@ int pl_mp4_sample_entry(struct pl_buf *b, const struct pl_mp4_entry_desc *d)
         pl_buf_u8(b, 1);         /* one PPS */
         pl_buf_u16(b, (uint16_t)d->pps_len);
         pl_buf_put(b, d->pps, d->pps_len);
+        uint8_t prof = d->sps[1];
+        if (prof == 100 || prof == 110 || prof == 122 || prof == 144) {
+            /* ISO/IEC 14496-15 5.3.3.1.2: High profiles add chroma format and bit depths. */
+            struct pl_h264_sps info = {.chroma_format = 1, .bit_depth_luma = 8, .bit_depth_chroma = 8};
+            if (pl_h264_sps_parse(d->sps, d->sps_len, &info) != 0)
+                info = (struct pl_h264_sps){.chroma_format = 1, .bit_depth_luma = 8, .bit_depth_chroma = 8};
+            pl_buf_u8(b, (uint8_t)(0xfc | info.chroma_format));
+            pl_buf_u8(b, (uint8_t)(0xf8 | (info.bit_depth_luma - 8)));
+            pl_buf_u8(b, (uint8_t)(0xf8 | (info.bit_depth_chroma - 8)));
+            pl_buf_u8(b, 0); /* no SPS extensions */
+        }
         pl_box_close(b, c);
         pl_box_close(b, e);
         break;

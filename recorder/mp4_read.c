@@ -279,8 +279,6 @@ static int parse_moof(struct pl_mp4_in *in, struct cur moof, uint64_t moof_off, 
                 flags = first_flags;
             if (size == 0 || off < data_lo || off > data_hi || size > data_hi - off)
                 return -1;
-            if (dur > t->timescale * 60u) /* a minute-long sample is not ours */
-                return -1;
             if (*np == *cap) {
                 size_t nc = *cap ? *cap * 2 : 256;
                 struct pending *q = realloc(*p, nc * sizeof(*q));

@@ -10,7 +10,12 @@
 #include "parley/recorder.h"
 
 #define REC_ID_MAX 129
-#define REC_MAX_TRACKS 256
+#define REC_MAX_TRACKS 256        /* live at once (50 feeds x 2 and room) */
+#define REC_MAX_HANDLES 60000      /* over a recording's life (joins, rejoins) */
+#define REC_MAX_PARTICIPANTS 4096
+/* A writer this far behind (disk stalled) makes the callers drop packets instead of growing
+ * memory without bound: about 20 s of 50 feeds at 1 Mbit/s. */
+#define REC_QUEUE_MAX_BYTES (128u << 20)
 
 enum rec_item_type { REC_IT_RTP, REC_IT_SR, REC_IT_ADD, REC_IT_REMOVE, REC_IT_STOP };
 
@@ -65,6 +70,7 @@ struct rec_track {
     /* samples waiting for the next fragment; the last one's duration is not known yet */
     struct pl_mp4_sample *ps;
     size_t np, pcap;
+    bool written;      /* some of its samples are on disk (their times are final) */
     struct pl_buf pdata;
     uint64_t frames;
 };
@@ -87,11 +93,13 @@ struct pl_recorder {
     struct rec_item *head, *tail;
     int next_handle;
     bool stop_queued;
+    size_t queued_bytes;    /* RTP bytes waiting for the writer */
+    uint64_t dropped_packets; /* refused because the writer is that far behind */
 
     /* writer thread only */
     struct rec_track *tracks[REC_MAX_TRACKS];
     size_t ntracks;
-    struct rec_participant *parts_list[REC_MAX_TRACKS];
+    struct rec_participant *parts_list[REC_MAX_PARTICIPANTS];
     size_t nparts;
     int seg_fd;
     unsigned seg_no;

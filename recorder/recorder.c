@@ -105,6 +105,17 @@ static void enqueue(struct pl_recorder *r, struct rec_item *it)
         free(it);
         return;
     }
+    if (it->type == REC_IT_RTP) {
+        if (r->queued_bytes + it->len > REC_QUEUE_MAX_BYTES) {
+            if (r->dropped_packets++ % 10000 == 0)
+                PL_WARN("recorder", "writer behind: %llu packets dropped",
+                        (unsigned long long)r->dropped_packets);
+            pthread_mutex_unlock(&r->mu);
+            free(it);
+            return;
+        }
+        r->queued_bytes += it->len;
+    }
     if (it->type == REC_IT_STOP)
         r->stop_queued = true;
     bool was_empty = r->head == NULL;
@@ -136,7 +147,7 @@ int pl_rec_add_track(struct pl_recorder *r, const struct pl_rec_track_config *cf
     it->cfg.name = it->name;
     it->cfg.participant_id = it->participant;
     pthread_mutex_lock(&r->mu);
-    if (r->next_handle > REC_MAX_TRACKS) {
+    if (r->next_handle > REC_MAX_HANDLES) {
         pthread_mutex_unlock(&r->mu);
         free(it);
         return -1;

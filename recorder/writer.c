@@ -31,7 +31,7 @@ static struct rec_participant *participant(struct pl_recorder *r, const char *id
     for (size_t i = 0; i < r->nparts; i++)
         if (strcmp(r->parts_list[i]->id, id) == 0)
             return r->parts_list[i];
-    if (r->nparts == REC_MAX_TRACKS)
+    if (r->nparts == REC_MAX_PARTICIPANTS)
         return NULL;
     struct rec_participant *p = calloc(1, sizeof(*p));
     if (!p)
@@ -109,8 +109,16 @@ static void sr_sync(struct rec_track *t)
     }
     int64_t want_us = (int64_t)t->sr_ntp_us + t->part->off_us;
     int64_t delta = us_to_ticks(want_us - pos_us, clock);
-    if (delta != 0 && llabs(delta) < 2 * (int64_t)clock)
-        t->base_dts += delta;
+    if (delta == 0 || llabs(delta) >= 2 * (int64_t)clock)
+        return;
+    t->base_dts += delta;
+    /* The first Sender Report usually comes after the first frames, which were placed by
+     * arrival time: while none is written yet, they move with the base. */
+    if (!t->written && t->np > 0 && (int64_t)t->ps[0].dts + delta >= 0) {
+        for (size_t i = 0; i < t->np; i++)
+            t->ps[i].dts = (uint64_t)((int64_t)t->ps[i].dts + delta);
+        t->last_dts += delta;
+    }
 }
 
 /* The frame's decode time on the track's clock: RTP time relative to the track's base;
@@ -214,11 +222,17 @@ static void add_sample(struct pl_recorder *r, struct rec_track *t, const struct 
         PL_WARN("recorder", "track %d: no sample entry for its first frame", t->handle);
         return;
     }
-    if (t->mp4.video && f->keyframe) {
-        if (f->width > t->mp4.width)
-            t->mp4.width = f->width;
-        if (f->height > t->mp4.height)
-            t->mp4.height = f->height;
+    if (t->mp4.video && f->keyframe && (f->width > t->desc.width || f->height > t->desc.height)) {
+        /* A larger picture: a new sample entry of the largest size so far, declared by a new
+         * segment (the final file keeps the first entry with the largest size; decoders
+         * take the size from the bitstream). */
+        uint16_t w = f->width > t->desc.width ? f->width : t->desc.width;
+        uint16_t h = f->height > t->desc.height ? f->height : t->desc.height;
+        struct pl_depkt_frame big = *f;
+        big.width = w;
+        big.height = h;
+        if (make_ready(t, &big) == 0)
+            t->in_segment = false;
     }
     int64_t dts = frame_dts(r, t, o->ts, o->arrival_us);
     if (t->np == t->pcap) {
@@ -406,6 +420,7 @@ static void flush_fragment(struct pl_recorder *r, uint64_t now)
         struct rec_track *t = r->tracks[i];
         if (!t->ready || t->np == 0)
             continue;
+        t->written = true;
         if (t->removed) {
             t->np = 0;
             t->pdata.len = 0;
@@ -454,6 +469,7 @@ void *rec_writer_main(void *arg)
         }
         struct rec_item *batch = r->head;
         r->head = r->tail = NULL;
+        r->queued_bytes = 0;
         bool stop_flag = r->stop_queued;
         pthread_mutex_unlock(&r->mu);
 

@@ -46,7 +46,15 @@ int pl_depkt_frame(enum pl_rec_codec c, const struct pl_depkt_pkt *p, size_t n,
 bool pl_depkt_starts_frame(enum pl_rec_codec c, const uint8_t *payload, size_t len);
 bool pl_depkt_starts_keyframe(enum pl_rec_codec c, const uint8_t *payload, size_t len);
 
-/* H.264 SPS (NAL unit with its header byte) -> picture size. 0 or -1 when malformed. */
+/* What the recorder needs of an H.264 SPS (NAL unit with its header byte). */
+struct pl_h264_sps {
+    uint8_t profile;
+    uint8_t chroma_format;      /* 0..3 (1 = 4:2:0 unless the profile says) */
+    uint8_t bit_depth_luma, bit_depth_chroma; /* 8.. */
+    uint16_t width, height;     /* after cropping */
+};
+/* 0, or -1 when malformed. */
+int pl_h264_sps_parse(const uint8_t *sps, size_t len, struct pl_h264_sps *out);
 int pl_h264_sps_size(const uint8_t *sps, size_t len, uint16_t *width, uint16_t *height);
 
 /* The frame assembler: packets in any order, whole frames out in order. A gap that stays

@@ -65,6 +65,20 @@ int encode_sources(const char *dir, enum pl_rec_codec codec, int seconds)
     return rc == 0 ? 0 : -1;
 }
 
+int encode_video_as(const char *dir, enum pl_rec_codec codec, int seconds, const char *size,
+                    const char *file)
+{
+    char cmd[2048], out[4096];
+    snprintf(cmd, sizeof(cmd),
+             "cd '%s' && ffmpeg -v error -y -f lavfi -i testsrc=size=%s:rate=30 -t %d -pix_fmt yuv420p "
+             "-c:v %s -b:v 600k -deadline realtime -cpu-used 8 -lag-in-frames 0 -g 60 -f ivf %s",
+             dir, size, seconds, codec == PL_REC_VP9 ? "libvpx-vp9" : "libvpx", file);
+    int rc = run_capture(cmd, out, sizeof(out));
+    if (rc != 0)
+        fprintf(stderr, "ffmpeg failed (%d): %s\n", rc, out);
+    return rc == 0 ? 0 : -1;
+}
+
 static uint64_t to_ntp(double s)
 {
     double sec = 3900000000.0 + s; /* some NTP time in 2023 */
@@ -87,37 +101,58 @@ long feed_recording(struct pl_recorder *r, uint64_t t0, enum pl_rec_codec codec,
         e->kind = EV_ADD;
         e->p = i;
         uint16_t vseq = (uint16_t)(1000 * i + 65000), aseq = (uint16_t)(3000 * i), pic = 0;
-        /* video */
-        for (size_t f = 0; f < video->n && video->f[f].pts_us < len * 1e6; f++) {
-            uint32_t ts = p[i].video_ts0 + (uint32_t)(video->f[f].pts_us * 90000 / 1000000);
-            size_t n = rtp_packetize(codec, &video->f[f], 96, 0x1000 + (uint32_t)i, ts, &vseq, &pic, pk, 256);
-            uint64_t at = join + video->f[f].pts_us + (uint64_t)(p[i].video_delay_s * 1e6) + 2000;
-            for (size_t k = 0; k < n; k++) {
-                rnd = rnd * 1103515245u + 12345u;
-                unsigned dice = (rnd >> 16) % 100;
-                if (p[i].lossy && f > 0 && f < 300 && dice < 2)
-                    continue; /* lost */
-                e = push(&v);
-                e->kind = EV_RTP;
-                e->p = i;
-                e->video = true;
-                e->pkt = pk[k];
-                e->t = at + k * 100 + (p[i].lossy && f < 300 && dice < 8 ? 15000 : 0); /* reordered */
-            }
-            if (f % 30 == 0) {
-                e = push(&v);
-                e->kind = EV_SR;
-                e->p = i;
-                e->video = true;
-                e->t = at;
-                e->ntp = to_ntp(p[i].join_s + video->f[f].pts_us / 1e6);
-                e->rtp_ts = ts;
+        /* video: the first source until a restart, then the restart's source */
+        for (int part = 0; part < 2; part++) {
+            const struct media *src = part == 0 ? video : p[i].restart_video;
+            double from = part == 0 ? 0 : p[i].restart_s;
+            double until = part == 0 && p[i].restart_s > 0 ? p[i].restart_s : len;
+            if (part == 1 && (!src || p[i].restart_s <= 0))
+                break;
+            uint32_t ts0 = p[i].video_ts0 + (part ? 0x40000000u : 0);
+            uint32_t ssrc = 0x1000 + (uint32_t)i + (part ? 0x100u : 0);
+            if (part)
+                vseq = (uint16_t)(vseq + 20000);
+            for (size_t f = 0; f < src->n && from + src->f[f].pts_us / 1e6 < until; f++) {
+                uint64_t pts = (uint64_t)(from * 1e6) + src->f[f].pts_us;
+                uint32_t ts = ts0 + (uint32_t)(src->f[f].pts_us * 90000 / 1000000);
+                size_t n = rtp_packetize(codec, &src->f[f], 96, ssrc, ts, &vseq, &pic, pk, 256);
+                uint64_t at = join + pts + (uint64_t)(p[i].video_delay_s * 1e6) + 2000;
+                for (size_t k = 0; k < n; k++) {
+                    rnd = rnd * 1103515245u + 12345u;
+                    unsigned dice = (rnd >> 16) % 100;
+                    if (p[i].lossy && f > 0 && f < 300 && dice < 2)
+                        continue; /* lost */
+                    e = push(&v);
+                    e->kind = EV_RTP;
+                    e->p = i;
+                    e->video = true;
+                    e->pkt = pk[k];
+                    e->t = at + k * 100 + (p[i].lossy && f < 300 && dice < 8 ? 15000 : 0); /* reordered */
+                }
+                if (f % 30 == 0) {
+                    e = push(&v);
+                    e->kind = EV_SR;
+                    e->p = i;
+                    e->video = true;
+                    e->t = at;
+                    e->ntp = to_ntp(p[i].join_s + pts / 1e6);
+                    e->rtp_ts = ts;
+                }
             }
         }
         /* audio */
         for (size_t f = 0; f < audio->n && audio->f[f].pts_us < len * 1e6; f++) {
-            uint32_t ts = p[i].audio_ts0 + (uint32_t)(audio->f[f].pts_us * 48000 / 1000000);
-            size_t n = rtp_packetize(PL_REC_OPUS, &audio->f[f], 111, 0x2000 + (uint32_t)i, ts, &aseq, &pic, pk, 256);
+            double t = audio->f[f].pts_us / 1e6;
+            bool restarted = p[i].restart_s > 0 && t >= p[i].restart_s;
+            if (t >= p[i].dtx_from_s && t < p[i].dtx_to_s)
+                continue; /* DTX: no packet, no sequence number */
+            uint32_t ts = p[i].audio_ts0 + (restarted ? 0x50000000u : 0) +
+                          (uint32_t)(audio->f[f].pts_us * 48000 / 1000000);
+            uint32_t ssrc = 0x2000 + (uint32_t)i + (restarted ? 0x100u : 0);
+            bool first_after = restarted && (f == 0 || audio->f[f - 1].pts_us / 1e6 < p[i].restart_s);
+            if (first_after)
+                aseq = (uint16_t)(aseq + 30000);
+            size_t n = rtp_packetize(PL_REC_OPUS, &audio->f[f], 111, ssrc, ts, &aseq, &pic, pk, 256);
             uint64_t at = join + audio->f[f].pts_us + 1000;
             for (size_t k = 0; k < n; k++) {
                 e = push(&v);
@@ -126,12 +161,12 @@ long feed_recording(struct pl_recorder *r, uint64_t t0, enum pl_rec_codec codec,
                 e->pkt = pk[k];
                 e->t = at;
             }
-            if (f % 50 == 0) {
+            if (f % 50 == 0 || first_after) {
                 e = push(&v);
                 e->kind = EV_SR;
                 e->p = i;
                 e->t = at;
-                e->ntp = to_ntp(p[i].join_s + audio->f[f].pts_us / 1e6);
+                e->ntp = to_ntp(p[i].join_s + t);
                 e->rtp_ts = ts;
             }
         }

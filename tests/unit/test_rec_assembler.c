@@ -177,8 +177,39 @@ static void opus_loss(void)
     pl_asm_free(&a);
 }
 
+static void padding(void)
+{
+    /* Padding-only packets (empty payloads) between frames hold sequence numbers: they are
+     * skipped, they are not a loss. */
+    struct pkt p[40], q[60];
+    size_t n = make_vp8(p, 500, 6, 2, 100), m = 0;
+    for (size_t i = 0; i < n; i++) {
+        q[m] = p[i];
+        q[m].seq = (uint16_t)(500 + m);
+        m++;
+        if (p[i].marker) {
+            q[m] = (struct pkt){.seq = (uint16_t)(500 + m), .ts = p[i].ts, .len = 0};
+            m++;
+        }
+    }
+    struct pl_assembler a;
+    pl_asm_init(&a, PL_REC_VP8, 20);
+    int got[10], total = 0;
+    bool kw = false;
+    for (size_t i = 0; i < m; i++) {
+        pl_asm_push(&a, q[i].seq, q[i].ts, q[i].marker, q[i].len ? q[i].d : NULL, q[i].len, 30000 * (uint64_t)i);
+        total += pop_all(&a, false, got + total, 10 - total, &kw);
+    }
+    total += pop_all(&a, true, got + total, 10 - total, &kw);
+    CHECK_EQ_INT(total, 6);
+    CHECK(!kw);
+    CHECK_EQ_INT(a.losses, 0);
+    pl_asm_free(&a);
+}
+
 int main(void)
 {
+    padding();
     reorder();
     loss();
     last_packet_lost();

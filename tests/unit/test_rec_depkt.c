@@ -171,6 +171,12 @@ static void h264(void)
     CHECK_EQ_INT(pl_depkt_h264(&single, 1, &f), -1);
     uint16_t w, h;
     CHECK_EQ_INT(pl_h264_sps_size(sps, 5, &w, &h), -1);
+    struct pl_h264_sps info;
+    CHECK_EQ_INT(pl_h264_sps_parse(sps, sizeof(sps), &info), 0);
+    CHECK_EQ_INT(info.profile, 100);
+    CHECK_EQ_INT(info.chroma_format, 1);
+    CHECK_EQ_INT(info.bit_depth_luma, 8);
+    CHECK_EQ_INT(info.bit_depth_chroma, 8);
     pl_depkt_frame_free(&f);
 }
 

@@ -72,6 +72,17 @@ static void entries(void)
     CHECK(avcc && pl_rd16(avcc + 14) == sizeof(sps) && memcmp(avcc + 16, sps, sizeof(sps)) == 0);
     CHECK(avcc && avcc[16 + sizeof(sps)] == 1 && pl_rd16(avcc + 17 + sizeof(sps)) == sizeof(pps));
     pl_buf_free(&b);
+    /* A High profile SPS (x264, 320x180): avcC ends with chroma format 1, 8-bit depths. */
+    const uint8_t high[] = {0x67, 0x64, 0x00, 0x0d, 0xac, 0xb2, 0x02, 0x83, 0x3f, 0x3e, 0x02, 0x20,
+                            0x00, 0x00, 0x03, 0x00, 0x20, 0x00, 0x00, 0x07, 0x81, 0xe2, 0x85, 0x49};
+    d = (struct pl_mp4_entry_desc){.codec = PL_REC_H264, .width = 320, .height = 180, .sps = high,
+                                   .sps_len = sizeof(high), .pps = pps, .pps_len = sizeof(pps)};
+    CHECK_EQ_INT(pl_mp4_sample_entry(&b, &d), 0);
+    avcc = find(b.p, b.len, "avcC");
+    size_t end = avcc ? pl_rd32(avcc) : 0;
+    CHECK(avcc && end == 8 + 6 + 2 + sizeof(high) + 1 + 2 + sizeof(pps) + 4);
+    CHECK(avcc && avcc[end - 4] == 0xfd && avcc[end - 3] == 0xf8 && avcc[end - 2] == 0xf8 && avcc[end - 1] == 0);
+    pl_buf_free(&b);
     d = (struct pl_mp4_entry_desc){.codec = PL_REC_H264};
     CHECK_EQ_INT(pl_mp4_sample_entry(&b, &d), -1); /* no SPS */
     pl_buf_free(&b);
