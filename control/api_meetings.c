@@ -10,15 +10,20 @@
 #define TITLE_MAX 200
 
 /* Placement: the healthy (recent heartbeat), non-draining node with the lowest load is chosen
- * and its meeting count raised in the same statement that creates the meeting, so concurrent
- * creates on any number of control-plane instances serialise on the node row (FOR UPDATE)
- * and the counts stay exact. Load = meetings + participants, ties to fewer meetings. */
+ * and its meeting count raised in the same statement that creates the meeting. Concurrent
+ * creates (on any number of control-plane instances) serialise on the chosen node's row: the
+ * UPDATE waits for the row lock, then re-checks health on the newest row version and adds to
+ * the newest count, so counts stay exact. The choice must not use a volatile function such as
+ * random(): when the row changed meanwhile, PostgreSQL re-checks it and a re-drawn choice can
+ * miss it, leaving no row at all (seen as spurious 503s under concurrency).
+ * Load = meetings + participants, ties to fewer meetings, then the id. */
 static const char create_sql[] =
     "WITH n AS ("
     "  UPDATE nodes SET meetings = meetings + 1"
     "  WHERE id = (SELECT id FROM nodes WHERE NOT draining"
     "    AND last_heartbeat > now() - make_interval(secs => $4::integer)"
-    "    ORDER BY meetings + participants, meetings, random() LIMIT 1 FOR UPDATE)"
+    "    ORDER BY meetings + participants, meetings, id LIMIT 1)"
+    "  AND NOT draining AND last_heartbeat > now() - make_interval(secs => $4::integer)"
     "  RETURNING id, signaling_url),"
     " c AS (INSERT INTO conferences (id, name, host_user_id, tenant_id, start_time)"
     "  SELECT gen_random_uuid()::text, $1, $2, $3, now() FROM n RETURNING id),"
