@@ -126,11 +126,6 @@ int main(int argc, char **argv)
         uv_loop_close(&loop);
         return 1;
     }
-    char public_url[300];
-    if (!*c.cfg.public_url) {
-        snprintf(public_url, sizeof public_url, "http://%s:%d", c.cfg.listen_ip, c.cfg.port);
-        c.cfg.public_url = public_url;
-    }
     uv_signal_t sigint, sigterm;
     uv_signal_init(&loop, &sigint);
     uv_signal_init(&loop, &sigterm);
@@ -145,6 +140,12 @@ int main(int argc, char **argv)
         struct sockaddr_in a;
         int len = sizeof a;
         uv_tcp_getsockname(&c.server, (struct sockaddr *)&a, &len);
+        char public_url[300];
+        if (!*c.cfg.public_url) {
+            snprintf(public_url, sizeof public_url, "http://%s:%d", c.cfg.listen_ip,
+                     ntohs(a.sin_port));
+            c.cfg.public_url = public_url;
+        }
         printf("parley-control listening on %s:%d\n", c.cfg.listen_ip, ntohs(a.sin_port));
         PL_INFO("control", "listening on http://%s:%d", c.cfg.listen_ip, ntohs(a.sin_port));
         fflush(stdout);
