@@ -6,6 +6,7 @@
 
 #include "ctl_int.h"
 #include "join_token.h"
+#include "outbox_sql.h"
 
 #define TITLE_MAX 200
 
@@ -32,7 +33,10 @@ static const char create_sql[] =
     " m AS (INSERT INTO meetings (id, tenant_id, conference_id, session_id, title,"
     "   host_account_id, node_id)"
     "  SELECT s.conference_id, $3, s.conference_id, s.id, $1, $2, n.id FROM s, n"
-    "  RETURNING id, session_id, node_id, created_at)"
+    "  RETURNING id, session_id, node_id, created_at, tenant_id),"
+    " ev AS (" OUTBOX_EVENT("'meeting.started'", "m.tenant_id",
+                            "jsonb_build_object('meeting_id', m.id, 'title', $1::text,"
+                            " 'host_account_id', $2::text, 'node_id', m.node_id)", "m") ")"
     " SELECT m.id, m.session_id, m.node_id, n.signaling_url, m.created_at FROM m, n";
 
 static void created(void *ctx, PGresult *res)
@@ -199,14 +203,18 @@ void api_meeting_join_token(struct ctl_req *r)
 /* ---- node reports: POST /meetings/{id}/joined and /left {"account_id"} ---- */
 
 static const char joined_sql[] =
-    "WITH m AS (SELECT id, node_id, session_id FROM meetings WHERE id = $1 AND status = 'live'),"
+    "WITH m AS (SELECT id, node_id, session_id, tenant_id FROM meetings"
+    "  WHERE id = $1 AND status = 'live'),"
     " p AS (INSERT INTO participants (meeting_id, session_id, account_id)"
     "  SELECT m.id, m.session_id, $2 FROM m"
     "  ON CONFLICT (meeting_id, account_id) WHERE left_at IS NULL DO NOTHING RETURNING id),"
     " um AS (UPDATE meetings SET participants = participants + 1"
     "  WHERE id = $1 AND EXISTS (SELECT 1 FROM p) RETURNING node_id),"
     " un AS (UPDATE nodes SET participants = participants + 1"
-    "  WHERE id = (SELECT node_id FROM um) RETURNING id)"
+    "  WHERE id = (SELECT node_id FROM um) RETURNING id),"
+    " ev AS (" OUTBOX_EVENT("'participant.joined'", "m.tenant_id",
+                            "jsonb_build_object('meeting_id', m.id, 'account_id', $2::text)",
+                            "m JOIN p ON true") ")"
     " SELECT CASE WHEN EXISTS (SELECT 1 FROM m) THEN json_build_object('meeting_id', $1::text,"
     "  'account_id', $2::text, 'counted', EXISTS (SELECT 1 FROM un))::text END";
 
@@ -216,7 +224,10 @@ static const char left_sql[] =
     " um AS (UPDATE meetings SET participants = participants - 1"
     "  WHERE id = $1 AND status = 'live' AND EXISTS (SELECT 1 FROM p) RETURNING node_id),"
     " un AS (UPDATE nodes SET participants = participants - 1"
-    "  WHERE id = (SELECT node_id FROM um) RETURNING id)"
+    "  WHERE id = (SELECT node_id FROM um) RETURNING id),"
+    " ev AS (" OUTBOX_EVENT("'participant.left'", "mt.tenant_id",
+                            "jsonb_build_object('meeting_id', mt.id, 'account_id', $2::text)",
+                            "p JOIN meetings mt ON mt.id = $1") ")"
     " SELECT CASE WHEN EXISTS (SELECT 1 FROM meetings WHERE id = $1) THEN"
     "  json_build_object('meeting_id', $1::text, 'account_id', $2::text,"
     "  'counted', EXISTS (SELECT 1 FROM un))::text END";
@@ -251,7 +262,10 @@ static const char end_sql[] =
     "WITH m AS (UPDATE meetings SET status = 'ended', ended_at = now(), ended_by = $4"
     "  WHERE id = $1 AND status = 'live'"
     "  AND ($2::text IS NULL OR (tenant_id = $2 AND host_account_id = $3))"
-    "  RETURNING id, node_id, participants, conference_id, session_id),"
+    "  RETURNING id, node_id, participants, conference_id, session_id, tenant_id, ended_by),"
+    " ev AS (" OUTBOX_EVENT("'meeting.ended'", "m.tenant_id",
+                            "jsonb_build_object('meeting_id', m.id, 'ended_by', m.ended_by)",
+                            "m") "),"
     " pa AS (UPDATE participants SET left_at = now()"
     "  WHERE meeting_id = $1 AND left_at IS NULL AND EXISTS (SELECT 1 FROM m)),"
     " n AS (UPDATE nodes SET meetings = nodes.meetings - 1,"

@@ -8,6 +8,7 @@
 
 #include "ctl_int.h"
 #include "join_token.h"
+#include "outbox_sql.h"
 
 #define ACTIVE "('starting', 'active', 'ending')"
 
@@ -144,7 +145,11 @@ static const char started_sql[] =
     "  WHERE recordings.tenant_id = EXCLUDED.tenant_id"
     "   AND recordings.conference_id = EXCLUDED.conference_id"
     "   AND recordings.status IN ('starting', 'active')"
-    "  RETURNING id)"
+    "  RETURNING id, conference_id, session_id, meeting_id, title),"
+    " ev AS (" OUTBOX_EVENT("'recording.started'", "$3",
+                            "jsonb_build_object('recording_id', r.id, 'conference_id',"
+                            " r.conference_id, 'session_id', r.session_id, 'meeting_id',"
+                            " r.meeting_id, 'title', r.title)", "r") ")"
     " SELECT count(*) FROM r";
 
 static void started_done(void *ctx, PGresult *res)
@@ -228,7 +233,18 @@ void api_recording_completed(struct ctl_req *r)
                  "WITH x AS (UPDATE recordings SET status = $2, size_bytes = $3::bigint,"
                  "  duration_seconds = $4::integer, updated_at = now(), progress_at = now()"
                  "  WHERE id = $1 AND status IN " ACTIVE
-                 "  RETURNING id, status, session_id, meeting_id),"
+                 "  RETURNING id, status, session_id, meeting_id, tenant_id, title),"
+                 " ev AS (" OUTBOX_EVENT("(CASE x.status WHEN 'complete' THEN 'recording.completed'"
+                                         " ELSE 'recording.failed' END)", "x.tenant_id",
+                                         "jsonb_build_object('recording_id', x.id, 'meeting_id',"
+                                         " x.meeting_id, 'size_bytes', $3::bigint,"
+                                         " 'duration_seconds', $4::integer)", "x") "),"
+                 /* Recipients get the link by e-mail (signed when the mail is sent). */
+                 " em AS (INSERT INTO outbox (tenant_id, kind, event_type, email_to, payload)"
+                 "  SELECT x.tenant_id, 'email', 'recording.ready', a.email,"
+                 "   jsonb_build_object('recording_id', x.id, 'title', x.title)"
+                 "  FROM x JOIN recipients rc ON rc.recording_id = x.id"
+                 "  JOIN accounts a ON a.id = rc.account_id WHERE x.status = 'complete'),"
                  " s AS (UPDATE sessions SET duration_seconds = $4::integer,"
                  "  file_size_mb = round($3::bigint / 1048576.0, 2)"
                  "  WHERE id = (SELECT session_id FROM x)),"

@@ -28,6 +28,11 @@ struct pl_ctl_config {
     int max_body;
     int scrypt_n;
     int recording_stale_s;       /* a recording without progress this long is aborted */
+    const char *smtp_url;        /* smtp://host:port of the mail relay; "" = no e-mail */
+    const char *mail_from;
+    int outbox_interval_ms;
+    int outbox_backoff_ms;       /* first retry delay; doubles per attempt */
+    int outbox_max_attempts;
 };
 
 struct pl_db;
@@ -41,6 +46,9 @@ struct ctl {
     uint64_t requests;
     uv_timer_t housekeeping;
     bool housekeeping_busy;
+    uv_timer_t outbox_timer;
+    int outbox_inflight;
+    uint64_t outbox_delivered, outbox_failures;
 };
 
 enum ctl_auth { AUTH_NONE = 0, AUTH_NODE, AUTH_USER, AUTH_NODE_OR_USER };
@@ -170,6 +178,14 @@ void api_recording_progress(struct ctl_req *r);
 /* Periodic jobs (housekeeping.c): abort stale recordings. */
 void ctl_housekeeping_start(struct ctl *c);
 void ctl_housekeeping_stop(struct ctl *c);
+/* The outbox deliverer (outbox.c). */
+void ctl_outbox_start(struct ctl *c);
+void ctl_outbox_stop(struct ctl *c);
+void ctl_outbox_cleanup(void);
+void api_webhook_create(struct ctl_req *r);
+void api_webhooks_list(struct ctl_req *r);
+void api_webhook_delete(struct ctl_req *r);
+void api_metrics(struct ctl_req *r);
 
 /* Runs one statement whose rows become a JSON reply: the statement returns one text column of
  * JSON per row; `list` replies {"<key>": [rows...]}, otherwise the single row (404 with

@@ -37,6 +37,11 @@ static int parse_flags(struct ctl *c, int argc, char **argv)
     cfg->max_body = 65536;
     cfg->scrypt_n = 16384;
     cfg->recording_stale_s = 600;
+    cfg->smtp_url = "";
+    cfg->mail_from = "parley@localhost";
+    cfg->outbox_interval_ms = 500;
+    cfg->outbox_backoff_ms = 1000;
+    cfg->outbox_max_attempts = 12;
     const struct pl_opt opts[] = {
         {"database-url", "PARLEY_DATABASE_URL", PL_OPT_STR, &cfg->db_url,
          "libpq connection string or postgresql:// URL (required)"},
@@ -64,6 +69,15 @@ static int parse_flags(struct ctl *c, int argc, char **argv)
          "scrypt cost N of new password hashes (power of two)"},
         {"recording-stale", "PARLEY_RECORDING_STALE", PL_OPT_INT, &cfg->recording_stale_s,
          "seconds without progress after which a recording is aborted"},
+        {"smtp-url", "PARLEY_SMTP_URL", PL_OPT_STR, &cfg->smtp_url,
+         "smtp://host:port of the mail relay for recording e-mails (none: no e-mail)"},
+        {"mail-from", "PARLEY_MAIL_FROM", PL_OPT_STR, &cfg->mail_from, "sender address"},
+        {"outbox-interval-ms", "PARLEY_OUTBOX_INTERVAL_MS", PL_OPT_INT,
+         &cfg->outbox_interval_ms, "how often the outbox is polled"},
+        {"outbox-backoff-ms", "PARLEY_OUTBOX_BACKOFF_MS", PL_OPT_INT, &cfg->outbox_backoff_ms,
+         "first retry delay of a failed delivery (doubles each attempt, jittered)"},
+        {"outbox-max-attempts", "PARLEY_OUTBOX_MAX_ATTEMPTS", PL_OPT_INT,
+         &cfg->outbox_max_attempts, "attempts before a delivery is given up"},
         {"log-level", "PARLEY_LOG_LEVEL", PL_OPT_STR, &log_level, "debug, info, warn, error"},
     };
     size_t n = sizeof opts / sizeof opts[0];
@@ -95,7 +109,9 @@ static int parse_flags(struct ctl *c, int argc, char **argv)
     }
     if (cfg->port < 0 || cfg->port > 65535 || cfg->db_pool < 1 || cfg->db_pool > 64 ||
         cfg->node_timeout_s < 1 || cfg->auth_ttl_s < 1 || cfg->join_ttl_s < 1 ||
-        cfg->download_ttl_s < 1 || cfg->recording_stale_s < 1 || cfg->max_body < 1024 || cfg->scrypt_n < 2 ||
+        cfg->download_ttl_s < 1 || cfg->recording_stale_s < 1 ||
+        cfg->outbox_interval_ms < 10 || cfg->outbox_backoff_ms < 1 ||
+        cfg->outbox_max_attempts < 1 || cfg->max_body < 1024 || cfg->scrypt_n < 2 ||
         (cfg->scrypt_n & (cfg->scrypt_n - 1))) {
         fprintf(stderr, "parley-control: a numeric flag is out of range\n");
         return -1;
@@ -112,7 +128,7 @@ int main(int argc, char **argv)
         return rc > 0 ? 0 : 2;
     signal(SIGPIPE, SIG_IGN);
 
-    char err[512];
+    char err[512], public_url[300];
     if (pl_db_migrate(c.cfg.db_url, err, sizeof err) != 0) {
         PL_ERROR("control", "migrations: %s", err);
         return 1;
@@ -140,7 +156,6 @@ int main(int argc, char **argv)
         struct sockaddr_in a;
         int len = sizeof a;
         uv_tcp_getsockname(&c.server, (struct sockaddr *)&a, &len);
-        char public_url[300];
         if (!*c.cfg.public_url) {
             snprintf(public_url, sizeof public_url, "http://%s:%d", c.cfg.listen_ip,
                      ntohs(a.sin_port));
@@ -150,15 +165,23 @@ int main(int argc, char **argv)
         PL_INFO("control", "listening on http://%s:%d", c.cfg.listen_ip, ntohs(a.sin_port));
         fflush(stdout);
         ctl_housekeeping_start(&c);
+        ctl_outbox_start(&c);
         uv_run(&loop, UV_RUN_DEFAULT);
         ctl_housekeeping_stop(&c);
+        ctl_outbox_stop(&c);
+    }
+    uv_close((uv_handle_t *)&sigint, NULL);
+    uv_close((uv_handle_t *)&sigterm, NULL);
+    if (rc == 0) {
+        /* Requests and deliveries in flight finish (bounded by their timeouts) and record
+         * their results while the pool is still open. */
+        uv_run(&loop, UV_RUN_DEFAULT);
     }
     /* Shutdown: fail queued statements (their handlers reply to closed connections), close
      * everything, let the close callbacks run. */
     pl_db_close(c.db);
-    uv_close((uv_handle_t *)&sigint, NULL);
-    uv_close((uv_handle_t *)&sigterm, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
+    ctl_outbox_cleanup();
     return rc;
 }

@@ -44,6 +44,10 @@ static const struct route routes[] = {
     {"GET", "/recordings/{id}", AUTH_USER, NULL, api_recording_get},
     {"POST", "/recordings/{id}/download-url", AUTH_USER, NULL, api_recording_url},
     {"GET", "/files/{id}", AUTH_NONE, NULL, api_download},
+    {"POST", "/webhooks", AUTH_USER, "admin", api_webhook_create},
+    {"GET", "/webhooks", AUTH_USER, "admin", api_webhooks_list},
+    {"DELETE", "/webhooks/{id}", AUTH_USER, "admin", api_webhook_delete},
+    {"GET", "/metrics", AUTH_NONE, NULL, api_metrics},
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
 

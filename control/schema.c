@@ -125,14 +125,18 @@ static const char m1[] =
     "  tenant_id text NOT NULL,"
     "  kind text NOT NULL CHECK (kind IN ('webhook', 'email')),"
     "  event_type text NOT NULL,"
+    "  endpoint_id text REFERENCES webhook_endpoints ON DELETE CASCADE,"
+    "  email_to text,"
     "  webhook_id text NOT NULL DEFAULT 'msg_' || replace(gen_random_uuid()::text, '-', ''),"
     "  payload jsonb NOT NULL,"
     "  attempts integer NOT NULL DEFAULT 0,"
     "  next_attempt_at timestamptz NOT NULL DEFAULT now(),"
     "  delivered_at timestamptz,"
     "  last_error text,"
+    "  failed_at timestamptz,"
     "  created_at timestamptz NOT NULL DEFAULT now());"
-    "CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE delivered_at IS NULL;";
+    "CREATE INDEX outbox_due ON outbox (next_attempt_at)"
+    "  WHERE delivered_at IS NULL AND failed_at IS NULL;";
 
 const struct pl_migration pl_migrations[] = {
     {1, "initial schema", m1},
