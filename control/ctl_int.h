@@ -33,6 +33,8 @@ struct pl_ctl_config {
     int outbox_interval_ms;
     int outbox_backoff_ms;       /* first retry delay; doubles per attempt */
     int outbox_max_attempts;
+    int rate_ip;                 /* requests per second per client address (0: no limit) */
+    int rate_key;                /* requests per second per token or API key (0: no limit) */
 };
 
 struct pl_db;
@@ -72,6 +74,7 @@ struct ctl_req {
     size_t body_len;
     char *bearer;      /* Authorization: Bearer value, or NULL */
     char *range;       /* Range header, or NULL */
+    char ip[48];       /* the client's address */
     char *params[4];   /* {name} segments of the matched route */
     int nparams;
     bool head_only;
@@ -117,6 +120,9 @@ void ctl_conn_send_cb(struct ctl_conn *conn, uv_buf_t *bufs, unsigned nbufs,
 /* The request is over: read the next one (keep_alive) or close once written. */
 void ctl_conn_request_done(struct ctl_conn *conn, bool keep_alive);
 bool ctl_conn_will_close(const struct ctl_conn *conn);
+
+/* ---- rate limits (rate_limit.c): false when the caller is over its limit ---- */
+bool ctl_rate_allow(struct ctl_req *r);
 
 /* ---- router (router.c) ---- */
 void ctl_dispatch(struct ctl_req *r);

@@ -167,6 +167,14 @@ static struct ctl_req *make_req(struct ctl_conn *c, const struct pl_http_request
     const struct pl_http_str *auth = pl_http_header(hr, "authorization");
     if (auth && auth->n > 7 && strncasecmp(auth->p, "Bearer ", 7) == 0)
         r->bearer = dup_str((struct pl_http_str){auth->p + 7, auth->n - 7});
+    struct sockaddr_storage peer;
+    int plen_peer = sizeof peer;
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&peer, &plen_peer) == 0) {
+        if (peer.ss_family == AF_INET6)
+            uv_ip6_name((struct sockaddr_in6 *)&peer, r->ip, sizeof r->ip);
+        else
+            uv_ip4_name((struct sockaddr_in *)&peer, r->ip, sizeof r->ip);
+    }
     const struct pl_http_str *range = pl_http_header(hr, "range");
     if (range)
         r->range = dup_str(*range);

@@ -23,6 +23,7 @@ const char *ctl_status_text(int status)
     case 409: return "Conflict";
     case 413: return "Content Too Large";
     case 416: return "Range Not Satisfiable";
+    case 429: return "Too Many Requests";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
     case 501: return "Not Implemented";

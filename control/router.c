@@ -173,6 +173,11 @@ void ctl_dispatch(struct ctl_req *r)
     const struct pl_ctl_config *cfg = &r->ctl->cfg;
     bool node_ok = r->bearer && cfg->node_key && *cfg->node_key &&
                    ctl_const_eq(r->bearer, cfg->node_key);
+    if (!node_ok && !ctl_rate_allow(r)) {
+        ctl_reply(r, 429, "application/json", "{\"error\":\"too many requests\"}", 29,
+                  "Retry-After: 1\r\n");
+        return;
+    }
     switch (rt->auth) {
     case AUTH_NONE:
         rt->handler(r);

@@ -216,6 +216,23 @@ runTest('control_api', async (ctx) => {
   await expect(200, url, 'POST', `/nodes/${n1.node_id}/heartbeat`, { token: node, body: { draining: false } });
   assertEq((await expect(201, url, 'POST', '/meetings', { token: hA, body: {} })).json.node_id, n1.node_id, 'back to n1');
 
+  ctx.log('rate limits per key and per address; nodes are not limited');
+  const limited = await ctx.startControl(['--rate-key', '1', '--rate-ip', '5']);
+  const codes = [];
+  for (let i = 0; i < 4; i++) codes.push((await call(limited.url, 'GET', '/me', { token: a1 })).status);
+  assertEq(codes.slice(0, 2), [200, 200], 'the burst passes');
+  assert(codes.slice(2).includes(429), `then the key is limited: ${codes}`);
+  const tooMany = await call(limited.url, 'GET', '/me', { token: a1 });
+  assertEq(tooMany.status, 429, 'still limited');
+  assertEq(tooMany.headers.get('retry-after'), '1', 'Retry-After');
+  await expect(200, limited.url, 'GET', '/me', { token: b1 }); // another key has its own bucket
+  for (let i = 0; i < 20; i++) await expect(200, limited.url, 'GET', '/nodes', { token: node });
+  const ipCodes = [];
+  for (let i = 0; i < 12; i++) ipCodes.push((await call(limited.url, 'GET', '/healthz')).status);
+  assert(ipCodes.includes(429), `the address is limited: ${ipCodes}`);
+  await sleep(2100);
+  await expect(200, limited.url, 'GET', '/me', { token: a1 });
+
   ctx.log('revoking an API key');
   await expect(200, url, 'DELETE', `/api-keys/${key.id}`, { token: a1 });
   await expect(401, url, 'GET', '/me', { token: key.key });

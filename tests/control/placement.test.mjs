@@ -7,8 +7,9 @@ import { assert, assertEq, expect, runTest, sleep } from './lib.mjs';
 runTest('control_placement', async (ctx) => {
   await ctx.startPostgres();
   // Both start at once: the migrations run once, under the advisory lock.
-  const [c1, c2] = await Promise.all([ctx.startControl(['--node-timeout', '8']),
-    ctx.startControl(['--node-timeout', '8'])]);
+  // A load test: rate limits off (the api test covers them).
+  const flags = ['--node-timeout', '8', '--rate-ip', '0', '--rate-key', '0'];
+  const [c1, c2] = await Promise.all([ctx.startControl(flags), ctx.startControl(flags)]);
   assertEq(ctx.pg.sql('SELECT count(*) FROM schema_migrations')[0][0], '1', 'migrations applied once');
   const node = ctx.nodeKey;
 
