@@ -33,6 +33,7 @@ struct pl_ctl_config {
     int outbox_interval_ms;
     int outbox_backoff_ms;       /* first retry delay; doubles per attempt */
     int outbox_max_attempts;
+    int idle_timeout_s;          /* idle connections close after this */
     int rate_ip;                 /* requests per second per client address (0: no limit) */
     int rate_key;                /* requests per second per token or API key (0: no limit) */
 };
@@ -45,6 +46,7 @@ struct ctl {
     struct pl_ctl_config cfg;
     struct pl_db *db;
     uv_tcp_t server;
+    uv_timer_t idle_sweep;
     uint64_t requests;
     uv_timer_t housekeeping;
     bool housekeeping_busy;

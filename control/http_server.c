@@ -18,6 +18,7 @@ struct ctl_conn {
     bool closing;    /* uv_close called */
     bool closed;     /* close callback ran while busy: freed when the request ends */
     bool close_after;
+    uint64_t last_active;  /* uv_now of the last bytes read or response finished */
 };
 
 struct write_req {
@@ -216,6 +217,7 @@ static void process(struct ctl_conn *c)
 /* Called by reply.c after the response is queued. */
 void ctl_conn_request_done(struct ctl_conn *c, bool keep_alive)
 {
+    c->last_active = uv_now(c->ctl->loop);
     if (c->close_after && !c->closing && !keep_alive)
         conn_close(c);
     c->busy = false;
@@ -252,6 +254,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         conn_close(c);
         return;
     }
+    c->last_active = uv_now(c->ctl->loop);
     c->len += (size_t)n;
     if (c->len == c->cap && !c->busy) {
         /* Full buffer and still no complete request: the parser decides why. */
@@ -272,6 +275,7 @@ static void on_connection(uv_stream_t *server, int status)
     if (!c)
         return;
     c->ctl = ctl;
+    c->last_active = uv_now(ctl->loop);
     uv_tcp_init(ctl->loop, &c->tcp);
     c->tcp.data = c;
     if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0 ||
@@ -280,6 +284,23 @@ static void on_connection(uv_stream_t *server, int status)
         return;
     }
     uv_tcp_nodelay(&c->tcp, 1);
+}
+
+/* Idle connections (slow or silent clients) are closed; one with a request at a handler is
+ * left alone (the handler's own work is bounded). */
+static void sweep_walk(uv_handle_t *h, void *arg)
+{
+    struct ctl *ctl = arg;
+    if (h->type != UV_TCP || h == (uv_handle_t *)&ctl->server || uv_is_closing(h))
+        return;
+    struct ctl_conn *c = h->data;
+    if (!c->busy && uv_now(ctl->loop) - c->last_active > (uint64_t)ctl->cfg.idle_timeout_s * 1000)
+        conn_close(c);
+}
+
+static void sweep(uv_timer_t *t)
+{
+    uv_walk(t->loop, sweep_walk, t->data);
 }
 
 int ctl_http_listen(struct ctl *ctl)
@@ -301,6 +322,10 @@ int ctl_http_listen(struct ctl *ctl)
                  uv_strerror(rc));
         return -1;
     }
+    uv_timer_init(ctl->loop, &ctl->idle_sweep);
+    ctl->idle_sweep.data = ctl;
+    uint64_t every = (uint64_t)ctl->cfg.idle_timeout_s * 1000 / 4;
+    uv_timer_start(&ctl->idle_sweep, sweep, every, every);
     return 0;
 }
 
@@ -313,6 +338,8 @@ static void close_walk(uv_handle_t *h, void *arg)
 
 void ctl_http_close(struct ctl *ctl)
 {
+    uv_timer_stop(&ctl->idle_sweep);
+    uv_close((uv_handle_t *)&ctl->idle_sweep, NULL);
     uv_close((uv_handle_t *)&ctl->server, NULL);
     uv_walk(ctl->loop, close_walk, &ctl->server);
 }

@@ -42,6 +42,7 @@ static int parse_flags(struct ctl *c, int argc, char **argv)
     cfg->outbox_interval_ms = 500;
     cfg->outbox_backoff_ms = 1000;
     cfg->outbox_max_attempts = 12;
+    cfg->idle_timeout_s = 30;
     cfg->rate_ip = 200;
     cfg->rate_key = 100;
     const struct pl_opt opts[] = {
@@ -80,6 +81,8 @@ static int parse_flags(struct ctl *c, int argc, char **argv)
          "first retry delay of a failed delivery (doubles each attempt, jittered)"},
         {"outbox-max-attempts", "PARLEY_OUTBOX_MAX_ATTEMPTS", PL_OPT_INT,
          &cfg->outbox_max_attempts, "attempts before a delivery is given up"},
+        {"idle-timeout", "PARLEY_IDLE_TIMEOUT", PL_OPT_INT, &cfg->idle_timeout_s,
+         "seconds after which a connection without a request in progress is closed"},
         {"rate-ip", "PARLEY_RATE_IP", PL_OPT_INT, &cfg->rate_ip,
          "requests per second per client address, burst twice that (0: no limit)"},
         {"rate-key", "PARLEY_RATE_KEY", PL_OPT_INT, &cfg->rate_key,
@@ -117,7 +120,7 @@ static int parse_flags(struct ctl *c, int argc, char **argv)
         cfg->node_timeout_s < 1 || cfg->auth_ttl_s < 1 || cfg->join_ttl_s < 1 ||
         cfg->download_ttl_s < 1 || cfg->recording_stale_s < 1 ||
         cfg->outbox_interval_ms < 10 || cfg->outbox_backoff_ms < 1 ||
-        cfg->outbox_max_attempts < 1 || cfg->rate_ip < 0 || cfg->rate_key < 0 || cfg->max_body < 1024 || cfg->scrypt_n < 2 ||
+        cfg->outbox_max_attempts < 1 || cfg->rate_ip < 0 || cfg->idle_timeout_s < 1 || cfg->rate_key < 0 || cfg->max_body < 1024 || cfg->scrypt_n < 2 ||
         (cfg->scrypt_n & (cfg->scrypt_n - 1))) {
         fprintf(stderr, "parley-control: a numeric flag is out of range\n");
         return -1;

@@ -233,6 +233,13 @@ runTest('control_api', async (ctx) => {
   await sleep(2100);
   await expect(200, limited.url, 'GET', '/me', { token: a1 });
 
+  ctx.log('a silent or slow connection is closed');
+  const idle = await ctx.startControl(['--idle-timeout', '1']);
+  const started = Date.now();
+  raw = await rawHttp(idle.url, 'GET /healthz HTTP/1.1\r\nHost: x\r\n');
+  assertEq(raw, '', 'no answer to half a request');
+  assert(Date.now() - started < 4500, 'closed by the server, not by the client timeout');
+
   ctx.log('revoking an API key');
   await expect(200, url, 'DELETE', `/api-keys/${key.id}`, { token: a1 });
   await expect(401, url, 'GET', '/me', { token: key.key });
