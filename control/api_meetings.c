@@ -14,9 +14,11 @@
  * and its meeting count raised in the same statement that creates the meeting. Concurrent
  * creates (on any number of control-plane instances) serialise on the chosen node's row: the
  * UPDATE waits for the row lock, then re-checks health on the newest row version and adds to
- * the newest count, so counts stay exact. The choice must not use a volatile function such as
- * random(): when the row changed meanwhile, PostgreSQL re-checks it and a re-drawn choice can
- * miss it, leaving no row at all (seen as spurious 503s under concurrency).
+ * the newest count, so counts stay exact. If the chosen node turned draining or silent while
+ * the statement waited, the re-check fails and the statement does nothing at all (nothing is
+ * written), so it is run again, a few times, before answering 503: another node may be fine.
+ * The choice must not use a volatile function such as random(): PostgreSQL's re-check of a
+ * changed row can then disagree with the choice, which showed as spurious 503s under load.
  * Load = meetings + participants, ties to fewer meetings, then the id. */
 static const char create_sql[] =
     "WITH n AS ("
@@ -39,14 +41,34 @@ static const char create_sql[] =
                             " 'host_account_id', $2::text, 'node_id', m.node_id)", "m") ")"
     " SELECT m.id, m.session_id, m.node_id, n.signaling_url, m.created_at FROM m, n";
 
+#define PLACEMENT_TRIES 8
+
+struct create {
+    int tries;
+    char *params[4];
+};
+
+static void create_free(void *p)
+{
+    struct create *c = p;
+    for (int i = 0; c && i < 4; i++)
+        free(c->params[i]);
+    free(c);
+}
+
 static void created(void *ctx, PGresult *res)
 {
     struct ctl_req *r = ctx;
+    struct create *cr = r->data;
     if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
         ctl_reply_db_error(r, res, "meeting");
         return;
     }
     if (PQntuples(res) == 0) {
+        if (++cr->tries < PLACEMENT_TRIES) {
+            pl_db_query(r->ctl->db, create_sql, 4, (const char *const *)cr->params, created, r);
+            return;
+        }
         ctl_reply_error(r, 503, "no healthy node available");
         return;
     }
@@ -77,8 +99,20 @@ void api_meeting_create(struct ctl_req *r)
         return;
     char timeout[16];
     snprintf(timeout, sizeof timeout, "%d", r->ctl->cfg.node_timeout_s);
+    struct create *cr = calloc(1, sizeof *cr);
     const char *p[4] = {title ? title : "", r->account_id, r->tenant_id, timeout};
-    pl_db_query(r->ctl->db, create_sql, 4, p, created, r);
+    for (int i = 0; cr && i < 4; i++)
+        if (!(cr->params[i] = strdup(p[i]))) {
+            create_free(cr);
+            cr = NULL;
+        }
+    if (!cr) {
+        ctl_reply_error(r, 500, "out of memory");
+        return;
+    }
+    r->data = cr;
+    r->free_data = create_free;
+    pl_db_query(r->ctl->db, create_sql, 4, (const char *const *)cr->params, created, r);
 }
 
 #define MEETING_JSON                                                                         \
