@@ -9,23 +9,9 @@
 #include "ctl_int.h"
 #include "join_token.h"
 #include "outbox_sql.h"
+#include "parley/control_events.h"
 
 #define ACTIVE "('starting', 'active', 'ending')"
-
-/* Ids that become path components: [A-Za-z0-9_-], 1..CTL_ID_MAX (no "..", no "/"). */
-static bool safe_id(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > CTL_ID_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '_'))
-            return false;
-    }
-    return true;
-}
 
 /* ---- POST /meetings/{id}/record ---- */
 
@@ -165,38 +151,18 @@ static void started_done(void *ctx, PGresult *res)
 
 void api_recording_started(struct ctl_req *r)
 {
-    json_error_t e;
-    json_t *root = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &e);
-    json_t *data = json_object_get(root, "data");
-    const char *keys[] = {"recording_id", "conference_id", "tenant_id", "session_id",
-                          "recording_url", "title", "start_time", "host_user_id"};
-    const char *v[8] = {0};
-    bool ok = json_is_object(root) && json_is_object(data) &&
-              json_is_string(json_object_get(root, "event")) &&
-              strcmp(json_string_value(json_object_get(root, "event")), "recording.started") == 0;
-    for (int i = 0; ok && i < 8; i++) {
-        json_t *x = json_object_get(data, keys[i]);
-        ok = json_is_string(x) && json_string_length(x) <= 2048 &&
-             strlen(json_string_value(x)) == json_string_length(x);
-        if (ok)
-            v[i] = json_string_value(x);
-    }
-    /* Ids become folders of the file's path. */
-    ok = ok && safe_id(v[0]) && safe_id(v[1]) && safe_id(v[2]) && safe_id(v[3]);
-    json_t *tn = json_object_get(data, "tenant_name");
-    ok = ok && (!tn || json_is_string(tn) || json_is_null(tn));
-    json_t *hn = json_object_get(data, "host_user_name");
-    ok = ok && json_is_string(hn);
-    if (!ok) {
-        json_decref(root);
+    struct pl_recording_started ev;
+    json_t *root = pl_recording_started_parse(r->body, r->body_len, &ev);
+    if (!root) {
         ctl_reply(r, 400, "application/json", CTL_REC_FAILURE, sizeof CTL_REC_FAILURE - 1, NULL);
         return;
     }
     r->json = root;
-    char path[4 * CTL_ID_MAX + 4096];
-    snprintf(path, sizeof path, "%s/%s/%s/%s/%s.mp4", r->ctl->cfg.recordings_root, v[2], v[1],
-             v[3], v[0]);
-    const char *p[9] = {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], path};
+    char path[4 * PL_EVENT_ID_MAX + 4096];
+    snprintf(path, sizeof path, "%s/%s/%s/%s/%s.mp4", r->ctl->cfg.recordings_root, ev.tenant_id,
+             ev.conference_id, ev.session_id, ev.recording_id);
+    const char *p[9] = {ev.recording_id, ev.conference_id, ev.tenant_id, ev.session_id,
+                        ev.recording_url, ev.title, ev.start_time, ev.host_user_id, path};
     pl_db_query(r->ctl->db, started_sql, 9, p, started_done, r);
 }
 
