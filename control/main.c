@@ -76,7 +76,7 @@ static int parse_flags(struct ctl *c, int argc, char **argv)
          "smtp://host:port of the mail relay for recording e-mails (none: no e-mail)"},
         {"mail-from", "PARLEY_MAIL_FROM", PL_OPT_STR, &cfg->mail_from, "sender address"},
         {"outbox-interval-ms", "PARLEY_OUTBOX_INTERVAL_MS", PL_OPT_INT,
-         &cfg->outbox_interval_ms, "how often the outbox is polled"},
+         &cfg->outbox_interval_ms, "how often the outbox is polled (0: this instance delivers nothing)"},
         {"outbox-backoff-ms", "PARLEY_OUTBOX_BACKOFF_MS", PL_OPT_INT, &cfg->outbox_backoff_ms,
          "first retry delay of a failed delivery (doubles each attempt, jittered)"},
         {"outbox-max-attempts", "PARLEY_OUTBOX_MAX_ATTEMPTS", PL_OPT_INT,
@@ -119,7 +119,7 @@ static int parse_flags(struct ctl *c, int argc, char **argv)
     if (cfg->port < 0 || cfg->port > 65535 || cfg->db_pool < 1 || cfg->db_pool > 64 ||
         cfg->node_timeout_s < 1 || cfg->auth_ttl_s < 1 || cfg->join_ttl_s < 1 ||
         cfg->download_ttl_s < 1 || cfg->recording_stale_s < 1 ||
-        cfg->outbox_interval_ms < 10 || cfg->outbox_backoff_ms < 1 ||
+        (cfg->outbox_interval_ms < 10 && cfg->outbox_interval_ms != 0) || cfg->outbox_backoff_ms < 1 ||
         cfg->outbox_max_attempts < 1 || cfg->rate_ip < 0 || cfg->idle_timeout_s < 1 || cfg->rate_key < 0 || cfg->max_body < 1024 || cfg->scrypt_n < 2 ||
         (cfg->scrypt_n & (cfg->scrypt_n - 1))) {
         fprintf(stderr, "parley-control: a numeric flag is out of range\n");

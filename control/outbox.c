@@ -322,7 +322,9 @@ void ctl_outbox_start(struct ctl *c)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     uv_timer_init(c->loop, &c->outbox_timer);
     c->outbox_timer.data = c;
-    uv_timer_start(&c->outbox_timer, tick, 200, (uint64_t)c->cfg.outbox_interval_ms);
+    /* 0: this instance only serves the API; others deliver. */
+    if (c->cfg.outbox_interval_ms > 0)
+        uv_timer_start(&c->outbox_timer, tick, 200, (uint64_t)c->cfg.outbox_interval_ms);
 }
 
 void ctl_outbox_stop(struct ctl *c)

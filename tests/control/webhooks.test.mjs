@@ -79,7 +79,10 @@ runTest('control_webhooks', async (ctx) => {
   const smtpPort = await listen(sink);
   const args = ['--outbox-interval-ms', '100', '--outbox-backoff-ms', '400',
     '--smtp-url', `smtp://127.0.0.1:${smtpPort}`, '--mail-from', 'rec@parley.test'];
-  let c = await ctx.startControl(args);
+  // `c` serves the API and delivers nothing; `d` delivers and is the one restarted, so no API
+  // call of the test races a restart.
+  const c = await ctx.startControl([...args.slice(2), '--outbox-interval-ms', '0']);
+  let d = await ctx.startControl(args);
   try {
     const node = ctx.nodeKey;
     const login = async (email, password) =>
@@ -108,8 +111,8 @@ runTest('control_webhooks', async (ctx) => {
       const n = ++restarts;
       restarting = restarting.then(async () => {
         await sleep(100); // let it record the failure (or not: the lease covers that too)
-        await c.stop();
-        c = await ctx.startControl(args);
+        await d.stop();
+        d = await ctx.startControl(args);
         ctx.log(`restarted the control plane (${n})`);
       });
     };
@@ -173,7 +176,7 @@ runTest('control_webhooks', async (ctx) => {
       const sig = u.searchParams.get('sig');
       await expect(403, u.origin, 'GET', `${u.pathname}?exp=${u.searchParams.get('exp')}&sig=${sig.replace(/.$/, sig.endsWith('a') ? 'b' : 'a')}`);
     }
-    const metrics = (await expect(200, c.url, 'GET', '/metrics')).text;
+    const metrics = (await expect(200, d.url, 'GET', '/metrics')).text;
     assert(/parley_control_outbox_pending 0/.test(metrics), 'metrics: nothing pending');
   } finally {
     receiver.close();
