@@ -115,10 +115,11 @@ export class Control {
 }
 
 export class TestContext {
-  constructor(name) {
+  // dir: a folder to work in (another runner's, which then owns its removal); default a new one.
+  constructor(name, dir) {
     this.name = name;
     this.started = Date.now();
-    this.tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), `parley-control-${name}-`));
+    this.tmpDir = dir || fs.mkdtempSync(path.join(os.tmpdir(), `parley-control-${name}-`));
     this.controls = [];
     this.tokenSecret = crypto.randomBytes(16).toString('hex');
     this.nodeKey = crypto.randomBytes(16).toString('hex');
@@ -162,6 +163,15 @@ export class TestContext {
 export async function runTest(name, body) {
   const ctx = new TestContext(name);
   const limit = Number(process.env.PARLEY_TEST_TIMEOUT_S || 180) * 1000;
+  // Killed (meson's timeout, ^C): still stop PostgreSQL and parley-control, which outlive us.
+  for (const sig of ['SIGTERM', 'SIGINT']) {
+    process.on(sig, () => {
+      for (const c of ctx.controls) if (c.proc && !c.stopped) c.proc.kill('SIGKILL');
+      if (ctx.pg) ctx.pg.stop();
+      console.error(`[${name}] FAIL: ${sig}; logs kept in ${ctx.tmpDir}`);
+      process.exit(1);
+    });
+  }
   let timer;
   let failed = false;
   try {

@@ -7,7 +7,7 @@ import { SigClient, runTest as runE2e, startNode } from '../e2e/lib.mjs';
 import { TestContext, assertEq, expect, sleep } from './lib.mjs';
 
 runE2e('control_node_end', async (t) => {
-  const ctx = new TestContext('control_node_end');
+  const ctx = new TestContext('control_node_end', t.tmpDir);
   t.defer('stop parley-control and PostgreSQL', () => ctx.cleanup());
   await ctx.startPostgres();
   const control = await ctx.startControl();
