@@ -251,6 +251,21 @@ void api_recording_get(struct ctl_req *r)
                  4, p, 200, NULL, "no such recording");
 }
 
+void api_recordings_list(struct ctl_req *r)
+{
+    /* VISIBLE numbers its parameters $2..$4; $1 (NULL) only keeps the numbering. */
+    const char *q[4] = {NULL, r->tenant_id, r->account_id,
+                        strcmp(r->role, "admin") == 0 ? "true" : "false"};
+    ctl_sql_json(r,
+                 "SELECT json_build_object('recording_id', r.id, 'title', r.title,"
+                 " 'conference_id', r.conference_id, 'session_id', r.session_id, 'meeting_id',"
+                 " r.meeting_id, 'status', r.status, 'size_bytes', r.size_bytes,"
+                 " 'duration_seconds', r.duration_seconds, 'created_at', r.created_at)::text"
+                 " FROM recordings r WHERE $1::text IS NULL AND" VISIBLE
+                 " ORDER BY r.created_at DESC, r.id LIMIT 1000",
+                 4, q, 200, "recordings", NULL);
+}
+
 static void url_found(void *ctx, PGresult *res)
 {
     struct ctl_req *r = ctx;

@@ -179,6 +179,7 @@ void api_recipients_list(struct ctl_req *r);
 void api_recording_started(struct ctl_req *r);
 void api_recording_completed(struct ctl_req *r);
 void api_recording_get(struct ctl_req *r);
+void api_recordings_list(struct ctl_req *r);
 void api_recording_url(struct ctl_req *r);
 void api_download(struct ctl_req *r);
 void api_recording_progress(struct ctl_req *r);

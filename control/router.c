@@ -41,6 +41,7 @@ static const struct route routes[] = {
     {"POST", "/recordings/webhook/recording-started", AUTH_NODE, NULL, api_recording_started},
     {"POST", "/recordings/{id}/completed", AUTH_NODE, NULL, api_recording_completed},
     {"POST", "/recordings/{id}/progress", AUTH_NODE, NULL, api_recording_progress},
+    {"GET", "/recordings", AUTH_USER, NULL, api_recordings_list},
     {"GET", "/recordings/{id}", AUTH_USER, NULL, api_recording_get},
     {"POST", "/recordings/{id}/download-url", AUTH_USER, NULL, api_recording_url},
     {"GET", "/files/{id}", AUTH_NONE, NULL, api_download},

@@ -103,6 +103,11 @@ runTest('control_recordings', async (ctx) => {
   await expect(404, url, 'GET', `/recordings/${first.recording_id}`, { token: oA });  // neither
   await expect(404, url, 'GET', `/recordings/${first.recording_id}`, { token: bA });  // other tenant
   await expect(409, url, 'POST', `/recordings/${first.recording_id}/download-url`, { token: hA });
+  const ids = async (tok) => (await expect(200, url, 'GET', '/recordings', { token: tok })).json.recordings.map((x) => x.recording_id).sort();
+  assertEq(await ids(aA), [first.recording_id, 'rec-ext-1'].sort(), 'the admin lists the tenant\'s recordings');
+  assertEq(await ids(pA), [first.recording_id], 'a recipient lists what it may see');
+  assertEq(await ids(oA), [], 'others list nothing');
+  assertEq(await ids(bA), [], 'another tenant lists nothing');
 
   ctx.log('end, pending recording blocks deletion, completion');
   await expect(200, url, 'POST', `/meetings/${m.meeting_id}/end`, { token: hA });
