@@ -1,9 +1,11 @@
 /* Periodic jobs: recordings that made no progress for --recording-stale seconds are aborted
- * (their meeting's recording flag drops, so a new one may start). One statement, safe to run
+ * (their meeting's recording flag drops, so a new one may start; a recording.failed event
+ * with reason "aborted" goes out). One statement, safe to run
  * on every instance at once. */
 #include <stdio.h>
 
 #include "ctl_int.h"
+#include "outbox_sql.h"
 #include "parley/log.h"
 
 #define PERIOD_MS 5000
@@ -29,9 +31,12 @@ static void tick(uv_timer_t *t)
                 "WITH a AS (UPDATE recordings SET status = 'aborted', updated_at = now()"
                 "  WHERE status IN ('starting', 'active', 'ending')"
                 "  AND progress_at < now() - make_interval(secs => $1::integer)"
-                "  RETURNING meeting_id)"
+                "  RETURNING id, meeting_id, tenant_id)"
                 " , m AS (UPDATE meetings SET recording = false"
                 "  WHERE id IN (SELECT meeting_id FROM a))"
+                " , ev AS (" OUTBOX_EVENT("'recording.failed'", "a.tenant_id",
+                                          "jsonb_build_object('recording_id', a.id, 'meeting_id',"
+                                          " a.meeting_id, 'reason', 'aborted')", "a") ")"
                 " SELECT meeting_id FROM a",
                 1, p, swept, c);
 }

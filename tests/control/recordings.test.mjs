@@ -159,6 +159,8 @@ runTest('control_recordings', async (ctx) => {
   await expect(403, u2.origin, 'GET', u2.pathname + u2.search);
 
   ctx.log('stale recordings are aborted, then a new one may start');
+  // A webhook endpoint, to see the recording.failed event of the abort in the outbox.
+  await expect(201, url, 'POST', '/webhooks', { token: aA, body: { url: 'http://127.0.0.1:9/none' } });
   await ctx.startControl(['--recording-stale', '1']);
   const m2 = (await expect(201, url, 'POST', '/meetings', { token: hA, body: {} })).json;
   const s1 = (await expect(201, url, 'POST', `/meetings/${m2.meeting_id}/record`, { token: hA })).json;
@@ -168,6 +170,8 @@ runTest('control_recordings', async (ctx) => {
     status = ctx.pg.sql(`SELECT status FROM recordings WHERE id = '${s1.recording_id}'`)[0][0];
   }
   assertEq(status, 'aborted', 'a recording without progress is aborted');
+  assertEq(ctx.pg.sql(`SELECT payload->'data'->>'reason' FROM outbox WHERE event_type = 'recording.failed' AND payload->'data'->>'recording_id' = '${s1.recording_id}'`),
+    [['aborted']], 'a recording.failed event for the abort');
   const s2 = (await expect(201, url, 'POST', `/meetings/${m2.meeting_id}/record`, { token: hA })).json;
   assert(s2.recording_id !== s1.recording_id, 'a new recording starts after the abort');
 });
