@@ -1,0 +1,57 @@
+// parley-control with a real parley-node: the join tokens the control plane mints (host and
+// participant) are accepted by the node (INIT, JOIN), a token with a forged signature is
+// refused, and when the host ENDs the meeting the node's authoritative
+// POST /meetings/{id}/end (Bearer <node key>, its exact body) ends it in the control plane and
+// frees the node's load.
+import { SigClient, runTest as runE2e, startNode } from '../e2e/lib.mjs';
+import { TestContext, assertEq, expect, sleep } from './lib.mjs';
+
+runE2e('control_node_end', async (t) => {
+  const ctx = new TestContext('control_node_end', t.tmpDir);
+  t.defer('stop parley-control and PostgreSQL', () => ctx.cleanup());
+  await ctx.startPostgres();
+  const control = await ctx.startControl();
+  const url = control.url;
+  const node = await startNode(t, { tokenSecret: ctx.tokenSecret, controlUrl: url, controlKey: ctx.nodeKey });
+  const reg = (await expect(200, url, 'POST', '/nodes/register', { token: ctx.nodeKey,
+    body: { name: 'real-node', signaling_url: node.wsUrl } })).json;
+
+  const ta = (await expect(201, url, 'POST', '/tenants', { body: { tenant_name: 'A', email: 'host@a.test', password: 'password-a' } })).json;
+  const host = (await expect(200, url, 'POST', '/auth/login', { body: { email: 'host@a.test', password: 'password-a' } })).json.token;
+  const part = (await expect(201, url, 'POST', '/accounts', { token: host, body: { email: 'p@a.test', password: 'password-p', role: 'participant' } })).json;
+  const ptoken = (await expect(200, url, 'POST', '/auth/login', { body: { email: 'p@a.test', password: 'password-p' } })).json.token;
+
+  const m = (await expect(201, url, 'POST', '/meetings', { token: host, body: { title: 'real' } })).json;
+  assertEq(m.signaling_url, node.wsUrl, 'the meeting is on the real node');
+  t.log(`meeting ${m.meeting_id} on ${m.signaling_url}`);
+
+  const h = await SigClient.connect(node, 'host');
+  h.send({ meeting_id: m.meeting_id, content_type: 'INIT', host: ta.account_id, token: m.join_token });
+  await h.expect({ meeting_id: m.meeting_id, content_type: 'MEETING_USERS', users: [] });
+
+  // A token whose signature is not the control plane's is refused by the node.
+  const forged = await SigClient.connect(node, 'forged');
+  const pj = (await expect(200, url, 'POST', `/meetings/${m.meeting_id}/join`, { token: ptoken })).json;
+  const parts = pj.join_token.split('.');
+  forged.send({ meeting_id: m.meeting_id, content_type: 'JOIN', account_id: part.account_id,
+    token: `${parts[0]}.${parts[1]}.${'A'.repeat(parts[2].length)}` });
+  await forged.expectDenied(m.meeting_id, /token/i);
+
+  const p = await SigClient.connect(node, 'participant');
+  p.send({ meeting_id: m.meeting_id, content_type: 'JOIN', account_id: part.account_id, token: pj.join_token });
+  const users = await p.nextPacket('MEETING_USERS');
+  assertEq(users.content_type, 'MEETING_USERS', 'the participant joined with the control plane\'s token');
+
+  t.log('END from the host: the node reports it to the control plane');
+  h.send({ meeting_id: m.meeting_id, content_type: 'END' });
+  let status = 'live';
+  for (let i = 0; i < 50 && status !== 'ended'; i++) {
+    await sleep(100);
+    status = (await expect(200, url, 'GET', `/meetings/${m.meeting_id}`, { token: host })).json.status;
+  }
+  assertEq(status, 'ended', 'the node\'s END callback ended the meeting');
+  assertEq(ctx.pg.sql(`SELECT ended_by FROM meetings WHERE id = '${m.meeting_id}'`)[0][0], ta.account_id, 'ended_by from the node');
+  const n = (await expect(200, url, 'GET', '/nodes', { token: ctx.nodeKey })).json.nodes.find((x) => x.node_id === reg.node_id);
+  assertEq(n.meetings, 0, 'the node\'s load is freed');
+  await expect(204, url, 'DELETE', `/meetings/${m.meeting_id}`, { token: ctx.nodeKey });
+}, { timeoutMs: 120_000 });
