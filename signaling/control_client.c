@@ -87,7 +87,9 @@ static void after_post(uv_work_t *w, int status)
 {
     struct call *c = w->data;
     (void)status;
-    if (c->status >= 200 && c->status < 300)
+    if (c->status >= 200 && c->status < 300 && strstr(c->url, "/heartbeat"))
+        PL_DEBUG("control", "POST %s: %ld", c->url, c->status); /* every few seconds: quiet */
+    else if (c->status >= 200 && c->status < 300)
         PL_INFO("control", "POST %s: %ld", c->url, c->status);
     else if (c->status)
         PL_WARN("control", "POST %s: HTTP %ld", c->url, c->status);
