@@ -4,7 +4,7 @@
 #include <nice/agent.h>
 
 #include "parley/client.h"
-#include "parley/client_dc.h"
+#include "parley/datachannel.h"
 #include "parley/client_media.h"
 #include "parley/dtls.h"
 #include "parley/nack_gen.h"

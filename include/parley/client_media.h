@@ -3,6 +3,7 @@
  * Ogg writers. Used by the client and by unit tests and fuzz targets. */
 #ifndef PARLEY_CLIENT_MEDIA_H
 #define PARLEY_CLIENT_MEDIA_H
+#include "parley/datachannel.h" /* DCEP moved there; kept visible for old users */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -161,30 +162,5 @@ int pl_ogg_opus_open(struct pl_ogg_opus *w, const char *path, int channels, uint
 /* One Opus packet (one page per packet: simple, a little overhead). samples at 48 kHz. */
 int pl_ogg_opus_write(struct pl_ogg_opus *w, const uint8_t *pkt, size_t len, uint32_t samples);
 int pl_ogg_opus_close(struct pl_ogg_opus *w);
-
-/* ---- DCEP, the data channel establishment protocol (RFC 8832; client/dcep.c) ------------- */
-
-#define PL_DCEP_PPID 50          /* SCTP payload protocol id of DCEP messages */
-#define PL_DC_PPID_STRING 51
-#define PL_DC_PPID_BINARY 53
-#define PL_DC_PPID_STRING_EMPTY 56
-#define PL_DC_PPID_BINARY_EMPTY 57
-#define PL_DCEP_OPEN 0x03
-#define PL_DCEP_ACK 0x02
-
-struct pl_dcep {
-    uint8_t type;                /* PL_DCEP_OPEN or PL_DCEP_ACK */
-    uint8_t channel_type;        /* OPEN: 0x00 reliable, 0x01/0x81 rexmit, 0x02/0x82 timed */
-    uint16_t priority;
-    uint32_t reliability;
-    char label[256];             /* OPEN: cut to fit, NUL-terminated */
-    char protocol[256];
-    size_t label_len, protocol_len; /* as sent */
-};
-
-/* Parses a DCEP message. 0 ok, -1 when malformed (unknown type, lengths beyond the data). */
-int pl_dcep_parse(const uint8_t *data, size_t len, struct pl_dcep *out);
-/* DATA_CHANNEL_OPEN for a reliable ordered channel. Returns the length or 0 if cap is short. */
-size_t pl_dcep_write_open(uint8_t *out, size_t cap, const char *label, const char *protocol);
 
 #endif

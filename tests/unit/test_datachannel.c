@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "parley/client_dc.h"
+#include "parley/datachannel.h"
 #include "parley/dtls.h"
 
 #define QMAX 256

@@ -1,5 +1,5 @@
 /* DCEP (RFC 8832): DATA_CHANNEL_OPEN and DATA_CHANNEL_ACK. */
-#include "parley/client_media.h"
+#include "parley/datachannel.h"
 
 #include <string.h>
 

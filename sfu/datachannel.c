@@ -1,13 +1,15 @@
 /* Data channels over usrsctp in its thread-less mode (usrsctp_init_nothreads: timers are
- * driven by pl_dc_tick), one AF_CONN socket per association whose "address" is the pl_dc. */
+ * driven by pl_dc_tick), one AF_CONN socket per association whose "address" is the pl_dc.
+ * One recursive lock around every entry into usrsctp (callbacks run under it and may call
+ * back in), so associations can live on several threads. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <usrsctp.h>
 
-#include "parley/client_dc.h"
-#include "parley/client_media.h"
+#include "parley/datachannel.h"
 #include "parley/log.h"
 #include "parley/time.h"
 
@@ -26,6 +28,28 @@ struct pl_dc {
 };
 
 static int users; /* associations alive: usrsctp is set up for the first, torn down after the last */
+static pthread_mutex_t lock;
+static pthread_once_t lock_once = PTHREAD_ONCE_INIT;
+
+static void lock_init(void)
+{
+    pthread_mutexattr_t a;
+    pthread_mutexattr_init(&a);
+    pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&lock, &a);
+    pthread_mutexattr_destroy(&a);
+}
+
+static void take(void)
+{
+    pthread_once(&lock_once, lock_init);
+    pthread_mutex_lock(&lock);
+}
+
+static void give(void)
+{
+    pthread_mutex_unlock(&lock);
+}
 
 static int conn_output(void *addr, void *buf, size_t len, uint8_t tos, uint8_t set_df)
 {
@@ -130,7 +154,7 @@ static struct sockaddr_conn conn_addr(struct pl_dc *dc)
     return a;
 }
 
-struct pl_dc *pl_dc_new(bool dtls_client, const struct pl_dc_callbacks *cb)
+static struct pl_dc *pl_dc_new_locked(bool dtls_client, const struct pl_dc_callbacks *cb)
 {
     struct pl_dc *dc = calloc(1, sizeof *dc);
     if (!dc)
@@ -167,7 +191,7 @@ fail:
     return NULL;
 }
 
-void pl_dc_free(struct pl_dc *dc)
+static void pl_dc_free_locked(struct pl_dc *dc)
 {
     if (!dc)
         return;
@@ -182,7 +206,7 @@ void pl_dc_free(struct pl_dc *dc)
             usrsctp_handle_timers(10); /* lets closing sockets go */
 }
 
-void pl_dc_input(struct pl_dc *dc, const uint8_t *data, size_t len)
+static void pl_dc_input_locked(struct pl_dc *dc, const uint8_t *data, size_t len)
 {
     usrsctp_conninput(dc, data, len, 0);
 }
@@ -195,7 +219,7 @@ static int send_ppid(struct pl_dc *dc, uint16_t sid, uint32_t ppid, const void *
     return usrsctp_sendv(dc->sock, data, len, NULL, 0, &si, sizeof si, SCTP_SENDV_SNDINFO, 0) < 0 ? -1 : 0;
 }
 
-int pl_dc_open(struct pl_dc *dc, const char *label)
+static int pl_dc_open_locked(struct pl_dc *dc, const char *label)
 {
     uint8_t msg[12 + 256];
     size_t n = strlen(label) <= 255 ? pl_dcep_write_open(msg, sizeof msg, label, "") : 0;
@@ -208,7 +232,7 @@ int pl_dc_open(struct pl_dc *dc, const char *label)
     return sid;
 }
 
-int pl_dc_send(struct pl_dc *dc, uint16_t sid, bool binary, const uint8_t *data, size_t len)
+static int pl_dc_send_locked(struct pl_dc *dc, uint16_t sid, bool binary, const uint8_t *data, size_t len)
 {
     if (!dc->connected)
         return -1;
@@ -231,8 +255,53 @@ void pl_dc_tick_now(void)
     }
 }
 
-void pl_dc_tick(uint32_t elapsed_ms)
+static void pl_dc_tick_locked(uint32_t elapsed_ms)
 {
     if (users)
         usrsctp_handle_timers(elapsed_ms);
+}
+
+struct pl_dc *pl_dc_new(bool dtls_client, const struct pl_dc_callbacks *cb)
+{
+    take();
+    struct pl_dc * r = pl_dc_new_locked(dtls_client, cb);
+    give();
+    return r;
+}
+
+void pl_dc_free(struct pl_dc *dc)
+{
+    take();
+    pl_dc_free_locked(dc);
+    give();
+}
+
+void pl_dc_input(struct pl_dc *dc, const uint8_t *data, size_t len)
+{
+    take();
+    pl_dc_input_locked(dc, data, len);
+    give();
+}
+
+int pl_dc_open(struct pl_dc *dc, const char *label)
+{
+    take();
+    int r = pl_dc_open_locked(dc, label);
+    give();
+    return r;
+}
+
+int pl_dc_send(struct pl_dc *dc, uint16_t sid, bool binary, const uint8_t *data, size_t len)
+{
+    take();
+    int r = pl_dc_send_locked(dc, sid, binary, data, len);
+    give();
+    return r;
+}
+
+void pl_dc_tick(uint32_t elapsed_ms)
+{
+    take();
+    pl_dc_tick_locked(elapsed_ms);
+    give();
 }
