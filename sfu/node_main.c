@@ -7,6 +7,7 @@
 #include <uv.h>
 
 #include "parley/config.h"
+#include "parley/datachannel.h"
 #include "parley/dtls.h"
 #include "parley/log.h"
 #include "parley/node.h"
@@ -23,6 +24,7 @@
 
 static struct pl_node node;
 static uv_signal_t sig_term, sig_int;
+static uv_timer_t dc_tick;
 
 static void on_worker_event(struct pl_mailbox *mb, struct pl_msg *msg, void *user)
 {
@@ -31,6 +33,13 @@ static void on_worker_event(struct pl_mailbox *mb, struct pl_msg *msg, void *use
     if (node.sig)
         pl_signaling_on_worker_event(node.sig, (struct pl_worker_event *)msg);
     free(msg);
+}
+
+/* usrsctp's timers (data channel retransmissions), for every worker's associations. */
+static void on_dc_tick(uv_timer_t *t)
+{
+    (void)t;
+    pl_dc_tick_now();
 }
 
 static void close_walk(uv_handle_t *h, void *arg)
@@ -58,6 +67,7 @@ static void on_signal(uv_signal_t *s, int signum)
     pl_mailbox_close(&node.events);
     uv_close((uv_handle_t *)&sig_term, NULL);
     uv_close((uv_handle_t *)&sig_int, NULL);
+    uv_close((uv_handle_t *)&dc_tick, NULL);
 }
 
 static int parse_config(int argc, char **argv)
@@ -268,6 +278,8 @@ int main(int argc, char **argv)
     node.sig = pl_signaling_start(&node);
     if (!node.sig)
         goto out_workers;
+    uv_timer_init(node.loop, &dc_tick);
+    uv_timer_start(&dc_tick, on_dc_tick, 10, 10);
     uv_signal_init(node.loop, &sig_term);
     uv_signal_init(node.loop, &sig_int);
     uv_signal_start(&sig_term, on_signal, SIGTERM);

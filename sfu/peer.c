@@ -102,9 +102,8 @@ static void dtls_send(void *user, const uint8_t *data, size_t len)
 
 static void dtls_data(void *user, const uint8_t *data, size_t len)
 {
-    (void)user;
-    (void)data;
-    (void)len; /* data channels (SCTP) are not handled yet */
+    struct pl_peer *p = user;
+    pl_peer_dc_input(p, data, len); /* SCTP of the data channels; nothing else rides on DTLS */
 }
 
 static void arm_dtls_timer(struct pl_peer *p);
@@ -141,6 +140,7 @@ static void on_connected(struct pl_peer *p)
     p->state = PL_PEER_CONNECTED;
     PL_INFO("dtls", "peer %u: DTLS-SRTP connected (%s)", p->id,
             keys.profile == PL_SRTP_AEAD_AES_128_GCM ? "AEAD_AES_128_GCM" : "AES_CM_128_HMAC_SHA1_80");
+    pl_peer_dc_start(p);
     /* The new subscriber needs keyframes from everything bound to its slots. */
     for (int i = 0; i < p->n_slots; i++)
         if (p->slots[i].source)
@@ -200,6 +200,10 @@ struct pl_peer *pl_peer_create(struct pl_worker *w, const struct pl_peer_spec *s
         p->slots[i].spec = spec->slots[i];
     }
     p->rec = spec->recorder;
+    p->wants_dc = spec->data_channel;
+    p->chat_sid = -1;
+    p->meeting_key = spec->meeting_key;
+    memcpy(p->account_id, spec->account_id, sizeof p->account_id);
     p->dtls = p->rec ? NULL
                      : pl_dtls_new(w->dtls_ctx, spec->dtls_server, p->remote_fp, dtls_send, dtls_data, p);
     if (!p->dtls && !p->rec) {
@@ -350,6 +354,7 @@ void pl_peer_destroy(struct pl_peer *p)
     if (pl_map_get(&w->peers_by_ufrag, ukey) == p)
         pl_map_remove(&w->peers_by_ufrag, ukey);
     pl_map_remove(&w->peers_by_id, p->id);
+    pl_peer_dc_free(p); /* before DTLS: an ABORT would go there */
     if (p->dtls) {
         if (p->state == PL_PEER_CONNECTED)
             pl_dtls_close(p->dtls);

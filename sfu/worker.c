@@ -256,6 +256,9 @@ static void handle_command(struct pl_mailbox *mb, struct pl_msg *msg, void *user
         }
         break;
     }
+    case PL_CMD_DC_OUT:
+        pl_dc_out_command(w, (struct pl_cmd_dc_out *)msg);
+        break;
     case PL_CMD_REC_KEYFRAME: {
         struct pl_cmd_rec_keyframe *c = (struct pl_cmd_rec_keyframe *)msg;
         struct pl_peer *p = pl_map_get(&w->peers_by_id, c->peer_id);
@@ -325,6 +328,7 @@ static void shutdown_loop(struct pl_worker *w)
 static void thread_main(void *arg)
 {
     struct pl_worker *w = arg;
+    w->tid = pthread_self();
     w->start_error = uv_loop_init(&w->loop);
     if (!w->start_error)
         w->start_error = pl_mailbox_init(&w->inbox, &w->loop, handle_command, w);
@@ -368,6 +372,7 @@ static void free_worker(struct pl_worker *w)
     pl_pool_destroy(&w->bufs);
     free(w->rx_buf);
     pl_free_stream_stats(w);
+    pl_chat_free_all(w);
     pthread_mutex_destroy(&w->stats_mu);
     uv_sem_destroy(&w->started);
     free(w);

@@ -128,6 +128,12 @@ struct pl_peer {
     double bucket_bits;       /* test aid (--test-downlink-kbps): token bucket */
     uint64_t bucket_ms;
     struct pl_recorder *rec;  /* the node's recorder: slots feed it, nothing goes out */
+    /* Data channels (dc_relay.c) */
+    bool wants_dc;
+    struct pl_dc *dc;
+    int chat_sid;             /* the stream of its "chat" channel; -1: none open */
+    uint64_t meeting_key;
+    char account_id[129];
     struct pl_track tracks[PL_MAX_PUBLISH_TRACKS];
     int n_tracks;
     struct pl_slot *slots;
@@ -169,6 +175,8 @@ struct pl_worker {
     struct pl_worker_stats stats;     /* the worker's own counters, touched only by it */
     pthread_mutex_t stats_mu;         /* guards `published` and the stream snapshots */
     struct pl_worker_stats published; /* a copy made every tick, read by the main thread */
+    pthread_t tid;                    /* the worker's thread (data channel sends check it) */
+    struct pl_chat_msg *chat_head, *chat_tail; /* received, to relay once SCTP input returns */
     struct pl_layer_stat *layer_stats;
     size_t n_layer_stats;
     struct pl_consumer_stat *consumer_stats;
@@ -185,6 +193,14 @@ void pl_rec_sink_keyframe(struct pl_peer *p, int track);
 /* rtcp_reports.c: the NTP/RTP pair of the slot's stream now, on its source's clock (false: the
  * source has sent no Sender Report yet). */
 bool pl_slot_source_clock(const struct pl_slot *s, uint64_t now_us, uint64_t *ntp, uint32_t *rtp_ts);
+
+/* dc_relay.c: data channels of a peer, and chat between the peers of a meeting. */
+struct pl_chat_msg;
+void pl_peer_dc_start(struct pl_peer *p);     /* DTLS is up: the SCTP association starts */
+void pl_peer_dc_input(struct pl_peer *p, const uint8_t *data, size_t len); /* DTLS app data */
+void pl_peer_dc_free(struct pl_peer *p);
+void pl_dc_out_command(struct pl_worker *w, const struct pl_cmd_dc_out *c);
+void pl_chat_free_all(struct pl_worker *w);
 
 /* stream_stats.c: each tick, a snapshot of every stream's figures for /metrics. */
 void pl_publish_stream_stats(struct pl_worker *w);

@@ -80,6 +80,8 @@ static char *render(struct pl_signaling *s, size_t *len)
     F(keyframe_requests, "counter", "Keyframe requests (PLI/FIR) sent to publishers.");
     F(nacks_sent, "counter", "Sequence numbers NACKed to publishers (lost on the way in).");
     F(rtx_received, "counter", "Retransmissions (RTX) received from publishers.");
+    F(chat_messages, "counter", "Chat messages received on data channels.");
+    F(chat_deliveries, "counter", "Chat messages sent on to the other participants of a meeting.");
     F(test_dropped, "counter", "Datagrams dropped by the test aids (--drop-rate, --test-downlink-kbps).");
     F(peers, "gauge", "Peers on the worker.");
 #undef F

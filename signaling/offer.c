@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "parley/hashmap.h"
 #include "parley/log.h"
 #include "parley/worker.h"
 #include "sig_int.h"
@@ -69,6 +70,7 @@ char *pl_offer_accept(struct pl_signaling *s, struct pl_participant *p, const ch
      * (sfu/rtcp_reports.c) goes to publishers that did not negotiate transport-cc, and is the
      * only congestion feedback offered with --congestion-feedback remb. */
     struct pl_negotiate_opts opts = {
+        .data_channel = true,
         .h264 = true,
         .transport_cc = strcmp(node->cfg.congestion_feedback, "remb") != 0,
         .remb = true,
@@ -106,6 +108,10 @@ char *pl_offer_accept(struct pl_signaling *s, struct pl_participant *p, const ch
     snprintf(spec->remote_ufrag, sizeof spec->remote_ufrag, "%s", neg.remote_ufrag);
     memcpy(spec->remote_fp, neg.remote_fingerprint, sizeof spec->remote_fp);
     spec->dtls_server = neg.local_setup == PL_SETUP_PASSIVE;
+    spec->meeting_key = pl_hash_bytes(p->meeting->id, strlen(p->meeting->id));
+    snprintf(spec->account_id, sizeof spec->account_id, "%s", p->account_id);
+    for (int i = 0; i < neg.n_media; i++)
+        spec->data_channel |= neg.media[i].accepted && neg.media[i].kind == PL_MEDIA_APPLICATION;
 
     for (int i = 0; i < neg.n_media; i++) {
         struct pl_neg_media *nm = &neg.media[i];

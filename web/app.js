@@ -38,6 +38,8 @@ const parley = {
   recording: false,   // the node said RECORDING true (a recorder is in the meeting)
   activeSpeaker: null, // account id of the last ACTIVE_SPEAKER
   ended: false,       // the host ended the meeting (END)
+  chat: [],           // {from, text, at}: chat messages, own ones included (from = own account)
+  chatOpen: false,    // the data channel to the node is open
   localStream: null,
   join,
   leave,
@@ -46,6 +48,7 @@ const parley = {
   subscribe,
   unsubscribe,
   unsubSub,
+  sendChat,
 };
 window.parley = parley;
 
@@ -59,7 +62,52 @@ const ui = {
   recording: document.getElementById('recording'),
   notice: document.getElementById('notice'),
   errors: document.getElementById('errors'),
+  chat: document.getElementById('chat'),
+  chatLog: document.getElementById('chat-log'),
+  chatForm: document.getElementById('chat-form'),
 };
+
+// ---- chat over the data channel ------------------------------------------------------------
+// The page opens one data channel labelled "chat" to the node; the node hands each message to
+// everyone else in the meeting as {"from", "text"}, with the sender's account stamped by it.
+let chatChannel = null;
+
+function showChat(from, text) {
+  const item = { from, text, at: Date.now() };
+  parley.chat.push(item);
+  const li = document.createElement('li');
+  const who = document.createElement('b');
+  who.textContent = from === parley.accountId ? 'you' : from;
+  li.append(who, document.createTextNode(` ${text}`));
+  ui.chatLog.append(li);
+  ui.chatLog.scrollTop = ui.chatLog.scrollHeight;
+}
+
+function openChat(pc) {
+  chatChannel = pc.createDataChannel('chat', { ordered: true });
+  chatChannel.addEventListener('open', () => { parley.chatOpen = true; log('chat channel open'); });
+  chatChannel.addEventListener('close', () => { parley.chatOpen = false; });
+  chatChannel.addEventListener('message', (ev) => {
+    let msg;
+    try { msg = JSON.parse(ev.data); } catch { return; }
+    if (msg && typeof msg.from === 'string' && typeof msg.text === 'string') showChat(msg.from, msg.text);
+  });
+}
+
+// Sends a chat message to everyone else in the meeting; false when the channel is not open.
+function sendChat(text) {
+  const t = String(text ?? '').slice(0, 2000);
+  if (!t || !chatChannel || chatChannel.readyState !== 'open') return false;
+  chatChannel.send(t);
+  showChat(parley.accountId, t);
+  return true;
+}
+
+ui.chatForm.addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  const input = ui.chatForm.elements.text;
+  if (sendChat(input.value)) input.value = '';
+});
 
 let answered = false;   // remote description applied: mids are final, slots can be attached
 let offerSent = false;  // the OFFER is being made or was sent (once per connection)
@@ -476,12 +524,14 @@ async function join(meetingId, accountId, slots = DEFAULT_SLOTS, options = {}) {
   slotCount = slots;
   Object.assign(parley, {
     meetingId, accountId, isHost: host, autosub, slots: {}, users: [], subscribed: [], pc: null,
-    ws: null, recording: false, activeSpeaker: null, ended: false,
+    ws: null, recording: false, activeSpeaker: null, ended: false, chat: [], chatOpen: false,
   });
   ui.errors.replaceChildren();
   ui.gallery.replaceChildren();
+  ui.chatLog.replaceChildren();
   ui.form.hidden = true;
   ui.gallery.hidden = false;
+  ui.chat.hidden = false;
   ui.leave.hidden = false;
   ui.end.hidden = !host;
   ui.recording.hidden = true;
@@ -516,6 +566,7 @@ async function join(meetingId, accountId, slots = DEFAULT_SLOTS, options = {}) {
     { rid: 'f', maxBitrate: 2500000 },
   ] : undefined;
   const camTr = pc.addTransceiver(cam || 'video', { direction: 'sendonly', streams: [stream], sendEncodings });
+  openChat(pc);
   if (codec === 'h264') preferH264(camTr);
   for (let i = 0; i < slots; i++) {
     pc.addTransceiver('video', { direction: 'recvonly' });
@@ -584,6 +635,9 @@ function teardown() {
   ui.form.hidden = false;
   ui.gallery.replaceChildren();
   ui.gallery.hidden = true;
+  ui.chat.hidden = true;
+  chatChannel = null;
+  parley.chatOpen = false;
   ui.title.textContent = '';
 }
 

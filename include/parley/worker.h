@@ -60,6 +60,11 @@ struct pl_peer_spec {
     /* The node's own recorder (a peer with no network): what its slots receive is written to
      * this recording instead of being sent. NULL for every other peer. */
     struct pl_recorder *recorder;
+    /* Data channels: the offer had an m=application line the answer accepted. Chat messages on
+     * a channel labelled "chat" go to the peers of the same meeting, stamped with the sender. */
+    bool data_channel;
+    uint64_t meeting_key;           /* the same for every peer of one meeting */
+    char account_id[129];
     uint8_t ext_id[PL_EXT_COUNT];   /* negotiated header extension ids (0: none) */
     struct pl_publish_spec publish[PL_MAX_PUBLISH_TRACKS];
     int n_publish;
@@ -72,6 +77,15 @@ enum pl_worker_cmd {
     PL_CMD_PEER_REMOVE,    /* struct pl_cmd_peer */
     PL_CMD_SLOT_BIND,      /* struct pl_cmd_bind */
     PL_CMD_REC_KEYFRAME,   /* struct pl_cmd_rec_keyframe (from the recorder's thread) */
+    PL_CMD_DC_OUT,         /* struct pl_cmd_dc_out (SCTP from the thread driving usrsctp's timers) */
+};
+
+/* An SCTP packet for a peer's DTLS connection, made on another thread. */
+struct pl_cmd_dc_out {
+    struct pl_msg hdr;
+    uint32_t peer_id;
+    size_t len;
+    uint8_t data[];
 };
 
 /* The recorder wants a keyframe on one of its tracks. */
@@ -156,6 +170,8 @@ struct pl_worker_stats {
     uint64_t rtx_received;      /* retransmissions (RTX) received from publishers */
     uint64_t rx_layer_packets[PL_MAX_LAYERS]; /* video packets received per simulcast layer */
     uint64_t layer_switches;    /* slots moved to another simulcast layer */
+    uint64_t chat_messages;     /* chat messages received on data channels */
+    uint64_t chat_deliveries;   /* and sent on to the other peers of their meeting */
     uint64_t test_dropped;      /* datagrams the test aids (drop rate, downlink cap) dropped */
     uint64_t peers;
 };
