@@ -9,6 +9,7 @@
 #include "parley/h264.h"
 #include "parley/twcc.h"
 #include "parley/vp8.h"
+#include "parley/vp9.h"
 #include "worker_int.h"
 
 static struct pl_track *track_by_mid(struct pl_peer *p, const struct pl_rtp *r)
@@ -148,6 +149,8 @@ static bool starts_keyframe(enum pl_codec codec, const struct pl_rtp *r,
         return vp8 && vp8->keyframe;
     if (codec == PL_CODEC_H264)
         return pl_h264_is_keyframe(r->payload, r->payload_len);
+    if (codec == PL_CODEC_VP9)
+        return pl_vp9_is_keyframe(r->payload, r->payload_len);
     return true; /* other codecs: no way to tell, start at once */
 }
 

@@ -72,6 +72,7 @@ char *pl_offer_accept(struct pl_signaling *s, struct pl_participant *p, const ch
     struct pl_negotiate_opts opts = {
         .data_channel = true,
         .h264 = true,
+        .vp9 = true,
         .transport_cc = strcmp(node->cfg.congestion_feedback, "remb") != 0,
         .remb = true,
         .simulcast = true,

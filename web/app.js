@@ -10,8 +10,8 @@
 // URL parameters: meeting, name, token, host=1 (INIT instead of JOIN), autojoin=1, slots (video/
 // audio slot pairs, default 8), autosub=0, width / height (camera resolution, default 640x480),
 // simulcast=1 (publish three layers q/h/f at 1/4, 1/2 and full resolution), bitrate=N (bits/s
-// each automatic video subscription asks for, default 1500000), codec=h264 (publish H.264
-// instead of VP8).
+// each automatic video subscription asks for, default 1500000), codec=h264 or codec=vp9
+// (publish that instead of VP8).
 
 const DEFAULT_SLOTS = 8;
 const MAX_SLOTS = 49;
@@ -501,14 +501,20 @@ async function fetchToken(meetingId, accountId, role) {
 }
 
 // options: {host: INIT instead of JOIN, token, autosub, width, height}
-// Offers only H.264 packetization-mode=1 (constrained baseline first) and RTX on a transceiver.
-function preferH264(tr) {
+// Offers only one video codec (and RTX) on a transceiver: H.264 packetization-mode=1
+// (constrained baseline first) or VP9 profile 0.
+function preferCodec(tr, codec) {
   const caps = RTCRtpSender.getCapabilities('video');
   if (!caps || !tr.setCodecPreferences) return;
-  const h264 = caps.codecs.filter((c) => c.mimeType === 'video/H264' && /packetization-mode=1/.test(c.sdpFmtpLine || ''));
-  h264.sort((a, b) => /42e01f/.test(b.sdpFmtpLine) - /42e01f/.test(a.sdpFmtpLine));
+  let pick = [];
+  if (codec === 'h264') {
+    pick = caps.codecs.filter((c) => c.mimeType === 'video/H264' && /packetization-mode=1/.test(c.sdpFmtpLine || ''));
+    pick.sort((a, b) => /42e01f/.test(b.sdpFmtpLine) - /42e01f/.test(a.sdpFmtpLine));
+  } else if (codec === 'vp9') {
+    pick = caps.codecs.filter((c) => c.mimeType === 'video/VP9' && !/profile-id=[123]/.test(c.sdpFmtpLine || ''));
+  }
   const rtx = caps.codecs.filter((c) => c.mimeType === 'video/rtx');
-  if (h264.length) tr.setCodecPreferences([...h264, ...rtx]);
+  if (pick.length) tr.setCodecPreferences([...pick, ...rtx]);
 }
 
 async function join(meetingId, accountId, slots = DEFAULT_SLOTS, options = {}) {
@@ -567,7 +573,7 @@ async function join(meetingId, accountId, slots = DEFAULT_SLOTS, options = {}) {
   ] : undefined;
   const camTr = pc.addTransceiver(cam || 'video', { direction: 'sendonly', streams: [stream], sendEncodings });
   openChat(pc);
-  if (codec === 'h264') preferH264(camTr);
+  if (codec) preferCodec(camTr, codec);
   for (let i = 0; i < slots; i++) {
     pc.addTransceiver('video', { direction: 'recvonly' });
     pc.addTransceiver('audio', { direction: 'recvonly' });
@@ -669,7 +675,7 @@ const urlOptions = {
   token: params.get('token') ?? '',
   autosub: params.get('autosub') !== '0',
   simulcast: params.get('simulcast') === '1',
-  codec: params.get('codec') === 'h264' ? 'h264' : '',
+  codec: ['h264', 'vp9'].includes(params.get('codec')) ? params.get('codec') : '',
   bitrate: intParam(params.get('bitrate'), SUB_BITRATE, 0, 100000000),
   width: intParam(params.get('width'), 640, 16, 3840),
   height: intParam(params.get('height'), 480, 16, 2160),
