@@ -8,8 +8,10 @@
 
 #include "ctl_int.h"
 #include "join_token.h"
+#include "node_call.h"
 #include "outbox_sql.h"
 #include "parley/control_events.h"
+#include "parley/log.h"
 
 #define ACTIVE "('starting', 'active', 'ending')"
 
@@ -18,8 +20,8 @@
 /* Starts a recording unless one is active (the partial unique index decides, across
  * instances), and adds the caller to its recipients either way. */
 static const char record_sql[] =
-    "WITH m AS (SELECT id, tenant_id, conference_id, session_id, title, node_id FROM meetings"
-    "  WHERE id = $1 AND tenant_id = $2 AND status = 'live'),"
+    "WITH m AS (SELECT id, tenant_id, conference_id, session_id, title, node_id, host_account_id"
+    "  FROM meetings WHERE id = $1 AND tenant_id = $2 AND status = 'live'),"
     " ins AS (INSERT INTO recordings (id, title, conference_id, session_id, meeting_id,"
     "   tenant_id, status, file_path)"
     "  SELECT $4::text, m.title, m.conference_id, m.session_id, m.id, m.tenant_id, 'starting',"
@@ -35,8 +37,70 @@ static const char record_sql[] =
     "  AND EXISTS (SELECT 1 FROM ins))"
     " SELECT (SELECT id FROM rec LIMIT 1), (SELECT started FROM rec LIMIT 1),"
     "  (SELECT status FROM meetings WHERE id = $1 AND tenant_id = $2), n.signaling_url,"
-    "  (SELECT session_id FROM m), (SELECT conference_id FROM m)"
+    "  (SELECT session_id FROM m), (SELECT conference_id FROM m), m.title, m.host_account_id,"
+    "  (SELECT name FROM accounts WHERE id = m.host_account_id),"
+    "  (SELECT name FROM tenants WHERE id = m.tenant_id)"
     " FROM (SELECT 1) one LEFT JOIN m ON true LEFT JOIN nodes n ON n.id = m.node_id";
+
+/* A start the node did not take: the recording failed, the meeting is not being recorded. */
+static const char start_failed_sql[] =
+    "WITH x AS (UPDATE recordings SET status = 'failed', updated_at = now()"
+    "  WHERE id = $1 AND status IN " ACTIVE " RETURNING id, meeting_id, tenant_id),"
+    " m AS (UPDATE meetings SET recording = false WHERE id = (SELECT meeting_id FROM x)),"
+    " ev AS (" OUTBOX_EVENT("'recording.failed'", "x.tenant_id",
+                            "jsonb_build_object('recording_id', x.id, 'meeting_id', x.meeting_id,"
+                            " 'reason', 'node', 'error', $2::text)", "x") ")"
+    " SELECT count(*) FROM x";
+
+/* What a start waits on while the node answers. */
+struct rec_start {
+    char recording_id[CTL_ID_MAX + 1];
+    json_t *answer;    /* the 201 body, sent once the node said 201 */
+    char error[512];   /* the 502 message otherwise */
+};
+
+static void rec_start_free(void *p)
+{
+    struct rec_start *st = p;
+    json_decref(st->answer);
+    free(st);
+}
+
+static void start_marked_failed(void *ctx, PGresult *res)
+{
+    struct ctl_req *r = ctx;
+    struct rec_start *st = r->data;
+    if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
+        ctl_reply_db_error(r, res, "recording");
+        return;
+    }
+    ctl_reply_error(r, 502, "%s", st->error);
+}
+
+static void node_started(void *ctx, long status, json_t *reply, const char *error)
+{
+    struct ctl_req *r = ctx;
+    struct rec_start *st = r->data;
+    (void)reply;
+    if (status == 201) {
+        json_t *a = st->answer;
+        st->answer = NULL;
+        ctl_reply_json(r, 201, a);
+        return;
+    }
+    snprintf(st->error, sizeof st->error, "the node did not start the recording (%s)", error);
+    PL_WARN("control", "recording %s: %s", st->recording_id, st->error);
+    const char *p[2] = {st->recording_id, error};
+    pl_db_query(r->ctl->db, start_failed_sql, 2, p, start_marked_failed, r);
+}
+
+/* Puts key: value into o when value is a non-empty string of at most max bytes (the node
+ * refuses empty or longer fields; these ones are optional). */
+static void put_optional(json_t *o, const char *key, const char *value, size_t max)
+{
+    if (value && *value && strlen(value) <= max)
+        json_object_set_new(o, key, json_string(value));
+}
 
 static void record_done(void *ctx, PGresult *res)
 {
@@ -64,22 +128,49 @@ static void record_done(void *ctx, PGresult *res)
                                          r->params[0], "started", 0, "recipient_added", 1));
         return;
     }
-    /* The recorder joins the meeting with RECORD_JOIN and this token. */
+    struct rec_start *st = calloc(1, sizeof *st);
+    if (!st) {
+        ctl_reply_error(r, 500, "out of memory");
+        return;
+    }
+    snprintf(st->recording_id, sizeof st->recording_id, "%s", rec);
+    r->data = st;
+    r->free_data = rec_start_free;
+    const char *signaling_url = PQgetvalue(res, 0, 3);
+    const char *session = PQgetvalue(res, 0, 4), *conference = PQgetvalue(res, 0, 5);
+    char base[512];
+    if (!ctl_node_http_base(signaling_url, base, sizeof base)) {
+        snprintf(st->error, sizeof st->error,
+                 "the node's signaling URL is not ws:// or wss://: cannot reach its recorder");
+        const char *p[2] = {rec, "bad signaling URL"};
+        pl_db_query(r->ctl->db, start_failed_sql, 2, p, start_marked_failed, r);
+        return;
+    }
+    /* The recorder's credential, for the node's POST /recordings/start (and RECORD_JOIN). */
     int64_t exp = 0;
     char account[CTL_ID_MAX + 16];
     snprintf(account, sizeof account, "recorder-%s", rec);
     char *tok = ctl_mint_join(r->ctl, r->params[0], account, r->tenant_id, PL_ROLE_RECORDER, &exp);
     if (!tok) {
-        ctl_reply_error(r, 500, "cannot mint recorder token");
+        const char *p[2] = {rec, "cannot mint the recorder token"};
+        snprintf(st->error, sizeof st->error, "cannot mint the recorder token");
+        pl_db_query(r->ctl->db, start_failed_sql, 2, p, start_marked_failed, r);
         return;
     }
-    ctl_reply_json(r, 201,
-                   json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:b,s:s,s:s}", "recording_id", rec,
-                             "meeting_id", r->params[0], "conference_id", PQgetvalue(res, 0, 5),
-                             "session_id", PQgetvalue(res, 0, 4), "status", "starting",
-                             "started", 1, "recipient_added", 1, "signaling_url",
-                             PQgetvalue(res, 0, 3), "recorder_token", tok));
+    st->answer = json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:b,s:s,s:s}", "recording_id", rec,
+                           "meeting_id", r->params[0], "conference_id", conference, "session_id",
+                           session, "status", "starting", "started", 1, "recipient_added", 1,
+                           "signaling_url", signaling_url, "recorder_token", tok);
+    json_t *body = json_pack("{s:s,s:s,s:s,s:s}", "token", tok, "recording_id", rec,
+                             "conference_id", conference, "session_id", session);
     free(tok);
+    if (body) {
+        put_optional(body, "title", PQgetvalue(res, 0, 6), 150);
+        put_optional(body, "host_user_id", PQgetvalue(res, 0, 7), 128);
+        put_optional(body, "host_user_name", PQgetvalue(res, 0, 8), 128);
+        put_optional(body, "tenant_name", PQgetvalue(res, 0, 9), 128);
+    }
+    ctl_node_post(r->ctl, base, "/recordings/start", body, node_started, r);
 }
 
 void api_record_start(struct ctl_req *r)
@@ -92,6 +183,105 @@ void api_record_start(struct ctl_req *r)
     id[32] = '\0'; /* 128 bits are plenty for an id */
     const char *p[5] = {r->params[0], r->tenant_id, r->account_id, id, r->ctl->cfg.recordings_root};
     pl_db_query(r->ctl->db, record_sql, 5, p, record_done, r);
+}
+
+/* ---- POST /meetings/{id}/record/stop (the meeting's host or an admin) ---- */
+
+static const char stop_sql[] =
+    "SELECT m.host_account_id, r.id, r.status, n.signaling_url FROM meetings m"
+    " JOIN nodes n ON n.id = m.node_id"
+    " LEFT JOIN recordings r ON r.meeting_id = m.id AND r.status IN " ACTIVE
+    " WHERE m.id = $1 AND m.tenant_id = $2";
+
+struct rec_stop {
+    char recording_id[CTL_ID_MAX + 1];
+    char error[512];
+};
+
+static void stop_marked(void *ctx, PGresult *res)
+{
+    struct ctl_req *r = ctx;
+    struct rec_stop *st = r->data;
+    if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
+        ctl_reply_db_error(r, res, "recording");
+        return;
+    }
+    /* The node's completion may already have come: then the row says complete or failed. */
+    ctl_reply_json(r, 202, json_pack("{s:s,s:s,s:s}", "recording_id", st->recording_id,
+                                     "meeting_id", r->params[0], "status",
+                                     PQntuples(res) ? PQgetvalue(res, 0, 0) : "ending"));
+}
+
+static void node_stopped(void *ctx, long status, json_t *reply, const char *error)
+{
+    struct ctl_req *r = ctx;
+    struct rec_stop *st = r->data;
+    (void)reply;
+    if (status != 202) {
+        ctl_reply_error(r, 502, "the node did not stop the recording (%s)", error);
+        return;
+    }
+    const char *p[1] = {st->recording_id};
+    pl_db_query(r->ctl->db,
+                "WITH u AS (UPDATE recordings SET status = 'ending', updated_at = now(),"
+                "  progress_at = now() WHERE id = $1 AND status IN ('starting', 'active')"
+                "  RETURNING status)"
+                " SELECT status FROM u UNION ALL SELECT status FROM recordings"
+                "  WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM u)",
+                1, p, stop_marked, r);
+}
+
+static void stop_found(void *ctx, PGresult *res)
+{
+    struct ctl_req *r = ctx;
+    if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
+        ctl_reply_db_error(r, res, "recording");
+        return;
+    }
+    if (PQntuples(res) == 0) {
+        ctl_reply_error(r, 404, "no such meeting");
+        return;
+    }
+    if (strcmp(r->role, "admin") != 0 && strcmp(PQgetvalue(res, 0, 0), r->account_id) != 0) {
+        ctl_reply_error(r, 403, "only the meeting's host or an admin may stop its recording");
+        return;
+    }
+    if (PQgetisnull(res, 0, 1)) {
+        ctl_reply_error(r, 409, "the meeting is not being recorded");
+        return;
+    }
+    if (strcmp(PQgetvalue(res, 0, 2), "ending") == 0) {
+        ctl_reply_error(r, 409, "the recording is stopping already");
+        return;
+    }
+    char base[512];
+    if (!ctl_node_http_base(PQgetvalue(res, 0, 3), base, sizeof base)) {
+        ctl_reply_error(r, 502, "the node's signaling URL is not ws:// or wss://");
+        return;
+    }
+    struct rec_stop *st = calloc(1, sizeof *st);
+    int64_t exp = 0;
+    char account[CTL_ID_MAX + 16];
+    snprintf(account, sizeof account, "recorder-%s", PQgetvalue(res, 0, 1));
+    char *tok = st ? ctl_mint_join(r->ctl, r->params[0], account, r->tenant_id, PL_ROLE_RECORDER,
+                                   &exp) : NULL;
+    if (!tok) {
+        free(st);
+        ctl_reply_error(r, 500, "cannot mint the recorder token");
+        return;
+    }
+    snprintf(st->recording_id, sizeof st->recording_id, "%s", PQgetvalue(res, 0, 1));
+    r->data = st;
+    r->free_data = free;
+    ctl_node_post(r->ctl, base, "/recordings/stop", json_pack("{s:s}", "token", tok),
+                  node_stopped, r);
+    free(tok);
+}
+
+void api_record_stop(struct ctl_req *r)
+{
+    const char *p[2] = {r->params[0], r->tenant_id};
+    pl_db_query(r->ctl->db, stop_sql, 2, p, stop_found, r);
 }
 
 void api_recipients_list(struct ctl_req *r)
@@ -168,6 +358,22 @@ void api_recording_started(struct ctl_req *r)
 
 /* ---- POST /recordings/{id}/completed and /progress (node) ---- */
 
+/* The node's file path, when it sends one: absolute, no ".." component, no control
+ * characters (it is served from disk by GET /files/{id}). */
+static bool safe_file_path(const char *p)
+{
+    if (p[0] != '/' || strstr(p, "/../") || (strlen(p) >= 3 && !strcmp(p + strlen(p) - 3, "/..")))
+        return false;
+    for (const char *c = p; *c; c++)
+        if ((unsigned char)*c < ' ' || *c == 0x7f)
+            return false;
+    return true;
+}
+
+/* The node sends {"event": "recording.completed", "recording_id", "meeting_id", "tenant_id",
+ * "conference_id", "file_path", "size_bytes", "duration_seconds", "tracks": [...]} or
+ * {"event": "recording.failed", "recording_id", "error"} (docs/protocol.md); the older
+ * {"status": "complete"|"failed", ...} form is accepted too. Other members are ignored. */
 void api_recording_completed(struct ctl_req *r)
 {
     if (!ctl_body_json(r))
@@ -176,16 +382,35 @@ void api_recording_completed(struct ctl_req *r)
     const char *status = ctl_json_str(r, "status", 16, false, &bad);
     if (bad)
         return;
+    const char *event = ctl_json_str(r, "event", 32, false, &bad);
+    if (bad)
+        return;
+    const char *file = ctl_json_str(r, "file_path", 4096, false, &bad);
+    if (bad)
+        return;
+    if (event && strcmp(event, "recording.completed") && strcmp(event, "recording.failed")) {
+        ctl_reply_error(r, 400, "\"event\" must be recording.completed or recording.failed");
+        return;
+    }
     if (!status)
-        status = "complete";
+        status = event && !strcmp(event, "recording.failed") ? "failed" : "complete";
     if (strcmp(status, "complete") && strcmp(status, "failed")) {
         ctl_reply_error(r, 400, "\"status\" must be complete or failed");
+        return;
+    }
+    if (event && strcmp(status, !strcmp(event, "recording.failed") ? "failed" : "complete")) {
+        ctl_reply_error(r, 400, "\"status\" contradicts \"event\"");
+        return;
+    }
+    if (file && !safe_file_path(file)) {
+        ctl_reply_error(r, 400, "\"file_path\" must be an absolute path without \"..\"");
         return;
     }
     json_t *size = json_object_get(r->json, "size_bytes");
     json_t *dur = json_object_get(r->json, "duration_seconds");
     if ((size && !json_is_integer(size)) || (dur && !json_is_number(dur)) ||
-        (size && json_integer_value(size) < 0) || (dur && json_number_value(dur) < 0)) {
+        (size && json_integer_value(size) < 0) || (dur && json_number_value(dur) < 0) ||
+        (dur && json_number_value(dur) > 1e9)) {
         ctl_reply_error(r, 400, "\"size_bytes\" and \"duration_seconds\" must be numbers >= 0");
         return;
     }
@@ -194,10 +419,11 @@ void api_recording_completed(struct ctl_req *r)
         snprintf(s, sizeof s, "%lld", (long long)json_integer_value(size));
     if (dur)
         snprintf(d, sizeof d, "%.0f", json_number_value(dur));
-    const char *p[4] = {r->params[0], status, size ? s : NULL, dur ? d : NULL};
+    const char *p[5] = {r->params[0], status, size ? s : NULL, dur ? d : NULL, file};
     ctl_sql_json(r,
                  "WITH x AS (UPDATE recordings SET status = $2, size_bytes = $3::bigint,"
-                 "  duration_seconds = $4::integer, updated_at = now(), progress_at = now()"
+                 "  duration_seconds = $4::integer, updated_at = now(), progress_at = now(),"
+                 "  file_path = coalesce($5::text, file_path)"
                  "  WHERE id = $1 AND status IN " ACTIVE
                  "  RETURNING id, status, session_id, meeting_id, tenant_id, title),"
                  " ev AS (" OUTBOX_EVENT("(CASE x.status WHEN 'complete' THEN 'recording.completed'"
@@ -216,7 +442,7 @@ void api_recording_completed(struct ctl_req *r)
                  "  WHERE id = (SELECT session_id FROM x)),"
                  " m AS (UPDATE meetings SET recording = false WHERE id = (SELECT meeting_id FROM x))"
                  " SELECT json_build_object('recording_id', id, 'status', status)::text FROM x",
-                 4, p, 200, NULL, "no such recording in progress");
+                 5, p, 200, NULL, "no such recording in progress");
 }
 
 void api_recording_progress(struct ctl_req *r)

@@ -37,6 +37,7 @@ static const struct route routes[] = {
     {"POST", "/meetings/{id}/end", AUTH_NODE_OR_USER, NULL, api_meeting_end},
     {"DELETE", "/meetings/{id}", AUTH_NODE_OR_USER, NULL, api_meeting_delete},
     {"POST", "/meetings/{id}/record", AUTH_USER, NULL, api_record_start},
+    {"POST", "/meetings/{id}/record/stop", AUTH_USER, NULL, api_record_stop},
     {"GET", "/meetings/{id}/recipients", AUTH_USER, NULL, api_recipients_list},
     {"POST", "/recordings/webhook/recording-started", AUTH_NODE, NULL, api_recording_started},
     {"POST", "/recordings/{id}/completed", AUTH_NODE, NULL, api_recording_completed},

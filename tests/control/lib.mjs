@@ -9,6 +9,8 @@
 import { execFileSync, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -126,6 +128,31 @@ export class TestContext {
     this.urlSecret = crypto.randomBytes(16).toString('hex');
     this.recordings = path.join(this.tmpDir, 'recordings');
     fs.mkdirSync(this.recordings);
+    this.servers = [];
+  }
+
+  // A stand-in for a node's recorder endpoints, for tests that register made-up nodes (the
+  // real node is in recording_flow.test.mjs): POST /recordings/start answers 201 and
+  // /recordings/stop 202, as the node does; `calls` keeps {path, body} of each request.
+  // Register `wsUrl` as the node's signaling URL.
+  async fakeRecorder() {
+    const calls = [];
+    const server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => { body += d; });
+      req.on('end', () => {
+        let json;
+        try { json = JSON.parse(body); } catch { json = undefined; }
+        calls.push({ path: req.url, body: json });
+        const start = req.url === '/recordings/start';
+        res.writeHead(start ? 201 : req.url === '/recordings/stop' ? 202 : 404,
+          { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ status: start ? 'recording' : 'stopping' }));
+      });
+    });
+    const port = await new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server.address().port)));
+    this.servers.push(server);
+    return { wsUrl: `ws://127.0.0.1:${port}/ws`, calls };
   }
 
   log(msg) {
@@ -155,6 +182,7 @@ export class TestContext {
       try { await c.stop(); } catch (e) { errors.push(e); }
     }
     if (this.pg) this.pg.stop();
+    for (const s of this.servers) s.close();
     if (errors.length) throw errors[0];
   }
 }
@@ -219,4 +247,39 @@ export async function expect(status, base, method, p, opts) {
   if (r.status !== status)
     throw new Error(`${method} ${p}: got ${r.status} ${r.text}, want ${status}`);
   return r;
+}
+
+// A minimal SMTP sink: accepts every message and keeps it.
+export function smtpSink(mails) {
+  return net.createServer((sock) => {
+    let buf = '', data = false, msg = null;
+    sock.write('220 sink ESMTP\r\n');
+    sock.on('data', (d) => {
+      buf += d;
+      for (;;) {
+        if (data) {
+          const end = buf.indexOf('\r\n.\r\n');
+          if (end < 0) return;
+          msg.data = buf.slice(0, end);
+          mails.push(msg);
+          buf = buf.slice(end + 5);
+          data = false;
+          sock.write('250 OK queued\r\n');
+          continue;
+        }
+        const nl = buf.indexOf('\r\n');
+        if (nl < 0) return;
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 2);
+        const cmd = line.slice(0, 4).toUpperCase();
+        if (cmd === 'EHLO' || cmd === 'HELO') sock.write('250-sink\r\n250 8BITMIME\r\n');
+        else if (cmd === 'MAIL') { msg = { from: line, to: [] }; sock.write('250 OK\r\n'); }
+        else if (cmd === 'RCPT') { msg.to.push(line); sock.write('250 OK\r\n'); }
+        else if (cmd === 'DATA') { data = true; sock.write('354 go ahead\r\n'); }
+        else if (cmd === 'QUIT') { sock.end('221 bye\r\n'); return; }
+        else sock.write('250 OK\r\n');
+      }
+    });
+    sock.on('error', () => {});
+  });
 }

@@ -13,8 +13,14 @@ runE2e('control_node_end', async (t) => {
   const control = await ctx.startControl();
   const url = control.url;
   const node = await startNode(t, { tokenSecret: ctx.tokenSecret, controlUrl: url, controlKey: ctx.nodeKey });
-  const reg = (await expect(200, url, 'POST', '/nodes/register', { token: ctx.nodeKey,
-    body: { name: 'real-node', signaling_url: node.wsUrl } })).json;
+  // The node registers itself (--control-url, --control-key) and heartbeats.
+  let reg;
+  for (let i = 0; i < 100 && !reg; i++) {
+    reg = (await expect(200, url, 'GET', '/nodes', { token: ctx.nodeKey })).json.nodes
+      .find((x) => x.healthy && x.signaling_url.startsWith(`ws://127.0.0.1:${node.httpPort}/`));
+    if (!reg) await sleep(100);
+  }
+  if (!reg) throw new Error('the node did not register itself within 10 s');
 
   const ta = (await expect(201, url, 'POST', '/tenants', { body: { tenant_name: 'A', email: 'host@a.test', password: 'password-a' } })).json;
   const host = (await expect(200, url, 'POST', '/auth/login', { body: { email: 'host@a.test', password: 'password-a' } })).json.token;
@@ -22,7 +28,7 @@ runE2e('control_node_end', async (t) => {
   const ptoken = (await expect(200, url, 'POST', '/auth/login', { body: { email: 'p@a.test', password: 'password-p' } })).json.token;
 
   const m = (await expect(201, url, 'POST', '/meetings', { token: host, body: { title: 'real' } })).json;
-  assertEq(m.signaling_url, node.wsUrl, 'the meeting is on the real node');
+  assertEq([m.node_id, m.signaling_url], [reg.node_id, reg.signaling_url], 'the meeting is on the real node');
   t.log(`meeting ${m.meeting_id} on ${m.signaling_url}`);
 
   const h = await SigClient.connect(node, 'host');

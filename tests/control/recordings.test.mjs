@@ -30,7 +30,8 @@ runTest('control_recordings', async (ctx) => {
   const hA = await login('host@a.test', 'password-x');
   const pA = await login('part@a.test', 'password-x');
   const oA = await login('other@a.test', 'password-x');
-  await expect(200, url, 'POST', '/nodes/register', { token: node, body: { name: 'n1', signaling_url: 'ws://127.0.0.1:7001/ws' } });
+  const recorder = await ctx.fakeRecorder();
+  await expect(200, url, 'POST', '/nodes/register', { token: node, body: { name: 'n1', signaling_url: recorder.wsUrl } });
   const m = (await expect(201, url, 'POST', '/meetings', { token: hA, body: { title: 'Weekly' } })).json;
 
   ctx.log('record: first starts, later ones add recipients');
@@ -41,6 +42,11 @@ runTest('control_recordings', async (ctx) => {
   assert(first.started && first.recording_id, 'first request starts');
   const rc = JSON.parse(Buffer.from(first.recorder_token.split('.')[1], 'base64url').toString());
   assertEq([rc.role, rc.meeting_id, rc.tenant_id], ['recorder', m.meeting_id, ta.tenant_id], 'recorder token claims');
+  // The node was asked to start, with the recorder token and the recording's ids (the meeting
+  // has no host name: an empty optional field is left out, the node refuses empty strings).
+  assertEq(recorder.calls, [{ path: '/recordings/start', body: { token: first.recorder_token,
+    recording_id: first.recording_id, conference_id: m.conference_id, session_id: m.session_id,
+    title: 'Weekly', host_user_id: host.account_id, tenant_name: 'A' } }], 'POST /recordings/start to the node');
   const second = (await expect(200, url, 'POST', `/meetings/${m.meeting_id}/record`, { token: pA })).json;
   assertEq([second.started, second.recording_id, second.recipient_added], [false, first.recording_id, true], 'second request joins');
   await expect(200, url, 'POST', `/meetings/${m.meeting_id}/record`, { token: hA });
@@ -113,12 +119,27 @@ runTest('control_recordings', async (ctx) => {
   await expect(200, url, 'POST', `/meetings/${m.meeting_id}/end`, { token: hA });
   await expect(409, url, 'DELETE', `/meetings/${m.meeting_id}`, { token: hA });
   const bytes = crypto.randomBytes(300000);
-  fs.mkdirSync(path.dirname(rec.file_path), { recursive: true });
-  fs.writeFileSync(rec.file_path, bytes);
+  // The node's path wins when it differs from the one the control plane computed.
+  const nodePath = path.join(ctx.recordings, 'node-side', `${first.recording_id}.mp4`);
+  fs.mkdirSync(path.dirname(nodePath), { recursive: true });
+  fs.writeFileSync(nodePath, bytes);
   await expect(401, url, 'POST', `/recordings/${first.recording_id}/completed`, { token: hA, body: {} });
   await expect(400, url, 'POST', `/recordings/${first.recording_id}/completed`, { token: node, body: { status: 'great' } });
   await expect(400, url, 'POST', `/recordings/${first.recording_id}/completed`, { token: node, body: { size_bytes: 'big' } });
-  await expect(200, url, 'POST', `/recordings/${first.recording_id}/completed`, { token: node, body: { size_bytes: bytes.length, duration_seconds: 61 } });
+  await expect(400, url, 'POST', `/recordings/${first.recording_id}/completed`, { token: node, body: { event: 'recording.paused' } });
+  await expect(400, url, 'POST', `/recordings/${first.recording_id}/completed`, { token: node, body: { event: 'recording.completed', status: 'failed' } });
+  await expect(400, url, 'POST', `/recordings/${first.recording_id}/completed`, { token: node, body: { file_path: `${ctx.recordings}/../etc/x.mp4` } });
+  await expect(400, url, 'POST', `/recordings/${first.recording_id}/completed`, { token: node, body: { file_path: 'relative.mp4' } });
+  // Exactly what the node sends (docs/protocol.md), extra members and all.
+  await expect(200, url, 'POST', `/recordings/${first.recording_id}/completed`, { token: node, body: {
+    event: 'recording.completed', recording_id: first.recording_id, meeting_id: m.meeting_id,
+    tenant_id: ta.tenant_id, conference_id: m.conference_id, file_path: nodePath,
+    size_bytes: bytes.length, duration_seconds: 60.6, tracks: [{ name: 'mix', codec: 'opus',
+      kind: 'audio', mix: true, start_seconds: 0, duration_seconds: 60.6 }] } });
+  assertEq(ctx.pg.sql(`SELECT status, file_path FROM recordings WHERE id = '${first.recording_id}'`)[0], ['complete', nodePath], 'complete, at the node\'s path');
+  // The node's failure report.
+  await expect(200, url, 'POST', '/recordings/rec-ext-1/completed', { token: node, body: { event: 'recording.failed', recording_id: 'rec-ext-1', error: 'disk full' } });
+  assertEq(ctx.pg.sql("SELECT status FROM recordings WHERE id = 'rec-ext-1'")[0][0], 'failed', 'recording.failed → failed');
   await expect(404, url, 'POST', `/recordings/${first.recording_id}/completed`, { token: node, body: {} });
   assertEq(ctx.pg.sql(`SELECT duration_seconds, file_size_mb FROM sessions WHERE id = '${m.session_id}'`)[0], ['61', '0.29'], 'session duration and size');
   await expect(204, url, 'DELETE', `/meetings/${m.meeting_id}`, { token: hA });

@@ -1,10 +1,11 @@
 /* Unit tests of the control plane's HTTP/1.1 request parser and Range parser
  * (control/http_parse.c): complete, partial and pipelined requests, keep-alive rules, every
- * refusal, and the Range forms. */
+ * refusal, the Range forms, and the node URL helper. */
 #include <string.h>
 
 #include "../unit/check.h"
 #include "parley/http.h"
+#include "../../control/node_url.h"
 
 static const struct pl_http_limits lim = {256, 64};
 
@@ -90,8 +91,26 @@ static void test_range(void)
 #undef R
 }
 
+/* The node's HTTP base from its signaling URL (control/node_url.c). */
+static void test_node_url(void)
+{
+    char out[64];
+    CHECK(ctl_node_http_base("ws://127.0.0.1:8080/ws", out, sizeof out));
+    CHECK(strcmp(out, "http://127.0.0.1:8080") == 0);
+    CHECK(ctl_node_http_base("WSS://node.example/a/b?c#d", out, sizeof out));
+    CHECK(strcmp(out, "https://node.example") == 0);
+    CHECK(ctl_node_http_base("ws://h:1?x", out, sizeof out) && strcmp(out, "http://h:1") == 0);
+    CHECK(!ctl_node_http_base("http://h/", out, sizeof out));
+    CHECK(!ctl_node_http_base("ws:///ws", out, sizeof out));
+    CHECK(!ctl_node_http_base("ws://user@h/", out, sizeof out));
+    CHECK(!ctl_node_http_base("ws://h h/", out, sizeof out));
+    CHECK(!ctl_node_http_base("ws://127.0.0.1:8080/", out, 21)); /* needs 22 bytes */
+    CHECK(ctl_node_http_base("ws://127.0.0.1:8080/", out, 22));
+}
+
 int main(void)
 {
+    test_node_url();
     test_requests();
     test_refusals();
     test_range();

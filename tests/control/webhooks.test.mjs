@@ -7,47 +7,11 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import path from 'node:path';
-import { assert, assertEq, expect, runTest, sleep } from './lib.mjs';
+import { assert, assertEq, expect, runTest, sleep, smtpSink } from './lib.mjs';
 
 function listen(server) {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server.address().port)));
-}
-
-// A minimal SMTP sink: accepts every message and keeps it.
-function smtpSink(mails) {
-  return net.createServer((sock) => {
-    let buf = '', data = false, msg = null;
-    sock.write('220 sink ESMTP\r\n');
-    sock.on('data', (d) => {
-      buf += d;
-      for (;;) {
-        if (data) {
-          const end = buf.indexOf('\r\n.\r\n');
-          if (end < 0) return;
-          msg.data = buf.slice(0, end);
-          mails.push(msg);
-          buf = buf.slice(end + 5);
-          data = false;
-          sock.write('250 OK queued\r\n');
-          continue;
-        }
-        const nl = buf.indexOf('\r\n');
-        if (nl < 0) return;
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 2);
-        const cmd = line.slice(0, 4).toUpperCase();
-        if (cmd === 'EHLO' || cmd === 'HELO') sock.write('250-sink\r\n250 8BITMIME\r\n');
-        else if (cmd === 'MAIL') { msg = { from: line, to: [] }; sock.write('250 OK\r\n'); }
-        else if (cmd === 'RCPT') { msg.to.push(line); sock.write('250 OK\r\n'); }
-        else if (cmd === 'DATA') { data = true; sock.write('354 go ahead\r\n'); }
-        else if (cmd === 'QUIT') { sock.end('221 bye\r\n'); return; }
-        else sock.write('250 OK\r\n');
-      }
-    });
-    sock.on('error', () => {});
-  });
 }
 
 function verify(secret, id, ts, body, sigHeader) {
@@ -118,7 +82,7 @@ runTest('control_webhooks', async (ctx) => {
     };
 
     ctx.log('events: meeting, participants, recording');
-    await expect(200, c.url, 'POST', '/nodes/register', { token: node, body: { name: 'n1', signaling_url: 'ws://127.0.0.1:7001/ws' } });
+    await expect(200, c.url, 'POST', '/nodes/register', { token: node, body: { name: 'n1', signaling_url: (await ctx.fakeRecorder()).wsUrl } });
     const m = (await expect(201, c.url, 'POST', '/meetings', { token: aA, body: { title: 'Review\r\nBcc: evil@x' } })).json;
     await expect(200, c.url, 'POST', `/meetings/${m.meeting_id}/joined`, { token: node, body: { account_id: 'p1' } });
     await expect(200, c.url, 'POST', `/meetings/${m.meeting_id}/left`, { token: node, body: { account_id: 'p1' } });
