@@ -11,7 +11,8 @@
 // audio slot pairs, default 8), autosub=0, width / height (camera resolution, default 640x480),
 // simulcast=1 (publish three layers q/h/f at 1/4, 1/2 and full resolution), bitrate=N (bits/s
 // each automatic video subscription asks for, default 1500000), codec=h264 or codec=vp9
-// (publish that instead of VP8).
+// (publish that instead of VP8), degradation=maintain-resolution|maintain-framerate|balanced
+// (the camera sender's degradationPreference).
 
 const DEFAULT_SLOTS = 8;
 const MAX_SLOTS = 49;
@@ -71,6 +72,19 @@ const ui = {
 // The page opens one data channel labelled "chat" to the node; the node hands each message to
 // everyone else in the meeting as {"from", "text"}, with the sender's account stamped by it.
 let chatChannel = null;
+
+// degradation=maintain-resolution: under CPU load the encoder drops frames rather than
+// resolution (or simulcast layers); tests on small machines use it. Set once negotiated.
+let cameraSender = null;
+let degradationWanted = '';
+function applyDegradation() {
+  if (!cameraSender || !degradationWanted) return;
+  const params = cameraSender.getParameters();
+  params.degradationPreference = degradationWanted;
+  cameraSender.setParameters(params)
+    .then(() => log(`degradationPreference ${degradationWanted}`))
+    .catch((e) => log(`degradationPreference ${degradationWanted} refused: ${e.message}`));
+}
 
 function showChat(from, text) {
   const item = { from, text, at: Date.now() };
@@ -422,6 +436,7 @@ async function onMessage(text, offerReady, mySession) {
       if (mySession !== session) return;
       answered = true;
       log('answer applied');
+      applyDegradation();
       render();
       break;
     }
@@ -520,7 +535,8 @@ function preferCodec(tr, codec) {
 async function join(meetingId, accountId, slots = DEFAULT_SLOTS, options = {}) {
   if (parley.state === 'joining' || parley.state === 'connected') return;
   const mySession = ++session;
-  const { host = false, autosub = true, width = 640, height = 480, simulcast = false, codec = '' } = options;
+  const { host = false, autosub = true, width = 640, height = 480, simulcast = false, codec = '',
+    degradation = '' } = options;
   if (options.bitrate) parley.subBitrate = options.bitrate;
   answered = false;
   offerSent = false;
@@ -574,6 +590,8 @@ async function join(meetingId, accountId, slots = DEFAULT_SLOTS, options = {}) {
   const camTr = pc.addTransceiver(cam || 'video', { direction: 'sendonly', streams: [stream], sendEncodings });
   openChat(pc);
   if (codec) preferCodec(camTr, codec);
+  cameraSender = camTr.sender;
+  degradationWanted = degradation;
   for (let i = 0; i < slots; i++) {
     pc.addTransceiver('video', { direction: 'recvonly' });
     pc.addTransceiver('audio', { direction: 'recvonly' });
@@ -676,6 +694,8 @@ const urlOptions = {
   autosub: params.get('autosub') !== '0',
   simulcast: params.get('simulcast') === '1',
   codec: ['h264', 'vp9'].includes(params.get('codec')) ? params.get('codec') : '',
+  degradation: ['maintain-resolution', 'maintain-framerate', 'balanced'].includes(params.get('degradation'))
+    ? params.get('degradation') : '',
   bitrate: intParam(params.get('bitrate'), SUB_BITRATE, 0, 100000000),
   width: intParam(params.get('width'), 640, 16, 3840),
   height: intParam(params.get('height'), 480, 16, 2160),
