@@ -10,6 +10,9 @@
 //                              whoever has it joins as that account without signing in
 //   #recordings                the tenant's recordings, played through signed URLs
 //
+// The login token is kept in sessionStorage: per tab (two people may sign in in two tabs of one
+// browser), kept over a reload, gone with the tab.
+//
 // In a meeting the gallery shows up to PAGE_SIZE other people per page (‹ › when there are
 // more); only the tiles on the page are subscribed, each at a bitrate that fits its size on
 // screen (bitrateFor: small tiles get the low simulcast layer, a focused tile the top one).
@@ -86,14 +89,19 @@ function guarded(fn) {
 
 function loadAuth() {
   try {
-    const a = JSON.parse(localStorage.getItem(AUTH_KEY) || 'null');
-    if (a && typeof a.token === 'string' && a.expires_at * 1000 > Date.now()) app.auth = a;
+    const a = JSON.parse(sessionStorage.getItem(AUTH_KEY) || 'null');
+    if (a && typeof a.token === 'string' && expiresMs(a.expires_at) > Date.now()) app.auth = a;
   } catch { /* none */ }
+}
+
+// expires_at of a login: Unix seconds or an ISO 8601 time.
+function expiresMs(v) {
+  return typeof v === 'number' ? v * 1000 : Date.parse(v);
 }
 
 function forgetAuth() {
   app.auth = null;
-  localStorage.removeItem(AUTH_KEY);
+  sessionStorage.removeItem(AUTH_KEY);
   showWho();
 }
 
@@ -103,7 +111,7 @@ async function signIn(email, password) {
     tenant_id: login.tenant_id, role: login.role, email, name: '' };
   const me = await api('GET', '/me');
   app.auth.name = me.name || me.email;
-  localStorage.setItem(AUTH_KEY, JSON.stringify(app.auth));
+  sessionStorage.setItem(AUTH_KEY, JSON.stringify(app.auth));
   showWho();
 }
 

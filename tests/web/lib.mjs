@@ -102,3 +102,61 @@ export async function tilesOf(p) {
       clientWidth: t.clientWidth };
   }), first);
 }
+
+// Ann signs her organisation up and starts a meeting titled `title`; Bob (an account of the
+// tenant) opens its link and signs in. Returns the pages, accounts, Ann's API token and ids.
+export async function annAndBob(t, browser, url, { title = 'Weekly' } = {}) {
+  const ann = await openApp(t, browser, `${url}/`, 'ann');
+  await signUp(ann, { tenant: 'Acme', name: 'Ann', email: 'ann@acme.test', password: 'ann-password' });
+  await ann.page.locator('#create [name=title]').fill(title);
+  await ann.page.locator('#create button[type=submit]').click();
+  const annAcct = (await waitJoined(ann)).account;
+  const link = await ann.page.locator('#meeting-link').inputValue();
+  const meetingId = decodeURIComponent(link.split('#m=')[1]);
+  t.log(`Ann started meeting ${meetingId}; its link: ${link}`);
+  const admin = (await expect(200, url, 'POST', '/auth/login', { body: { email: 'ann@acme.test', password: 'ann-password' } })).json.token;
+  const bobAcct = (await expect(201, url, 'POST', '/accounts', { token: admin,
+    body: { email: 'bob@acme.test', password: 'bob-password', role: 'participant', name: 'Bob' } })).json.account_id;
+  const bob = await openApp(t, browser, link, 'bob');
+  await signIn(bob, { email: 'bob@acme.test', password: 'bob-password' });
+  await waitJoined(bob);
+  return { ann, bob, annAcct, bobAcct, admin, meetingId, link };
+}
+
+// Waits until the recording indicator of every page is `shown` (RECORDING from the node).
+export async function waitIndicator(pages, shown, timeoutMs = 10_000) {
+  for (const p of pages) {
+    await waitInPage(p, `the recording indicator ${shown ? 'on' : 'off'}`, (want) =>
+      (!document.getElementById('recording').hidden === want && window.parley.recording === want) || { waiting: true },
+    shown, timeoutMs);
+  }
+}
+
+// Ann's recordings page: waits until `recordingId` is listed complete (reloading the list), plays
+// it, and checks the <video> has data (readyState >= 2) and its currentTime moves.
+export async function playOnRecordingsPage(t, p, recordingId, { timeoutMs = 60_000 } = {}) {
+  await p.page.evaluate(() => { location.hash = '#recordings'; });
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const status = await p.page.evaluate((id) => {
+      const row = document.querySelector(`#recording-list tr[data-recording="${id}"]`);
+      return row ? row.dataset.status : 'not listed';
+    }, recordingId);
+    if (status === 'complete') break;
+    if (Date.now() > deadline) throw new Error(`${p.name}: recording ${recordingId} is ${status} on the recordings page after ${timeoutMs / 1000} s`);
+    await sleep(1000);
+    await p.page.reload();
+  }
+  t.log(`the recordings page lists ${recordingId} as complete`);
+  await p.page.locator(`#recording-list tr[data-recording="${recordingId}"] button.play`).click();
+  const first = await waitInPage(p, 'the recording to load in the player', () => {
+    const v = document.getElementById('player');
+    return v.readyState >= 2 ? { t: v.currentTime, src: v.currentSrc, duration: v.duration } : { waiting: true, rs: v.readyState, err: v.error && v.error.message };
+  });
+  if (!/\/files\/[^?]+\?exp=\d+&sig=[0-9a-f]+$/.test(first.src)) throw new Error(`the player's source is not a signed URL: ${first.src}`);
+  const moved = await waitInPage(p, 'the recording to play', (t0) => {
+    const v = document.getElementById('player');
+    return v.currentTime > t0 + 0.5 ? { t: v.currentTime, rs: v.readyState } : { waiting: true, t: v.currentTime, paused: v.paused };
+  }, first.t, 15_000);
+  t.log(`the recording plays: readyState ${moved.rs}, currentTime ${first.t.toFixed(2)} -> ${moved.t.toFixed(2)} s of ${first.duration.toFixed(1)} s`);
+}
