@@ -591,7 +591,8 @@ async function fetchToken(meetingId, accountId, role) {
 }
 
 // options: {host: INIT instead of JOIN, token, autosub, width, height, simulcast, codec, bitrate,
-// signalingUrl (default ws(s)://this host/ws), announce + name (state messages, see the top)}
+// signalingUrl (default ws(s)://this host/ws), announce + name (state messages, see the top),
+// muted / cameraOff (start with the microphone / camera off: a reconnect keeps them)}
 // Offers only H.264 packetization-mode=1 (constrained baseline first) and RTX on a transceiver.
 function preferH264(tr) {
   const caps = RTCRtpSender.getCapabilities('video');
@@ -617,7 +618,7 @@ async function join(meetingId, accountId, slots = DEFAULT_SLOTS, options = {}) {
   Object.assign(parley, {
     meetingId, accountId, isHost: host, autosub, slots: {}, users: [], subscribed: [], pc: null,
     ws: null, recording: false, activeSpeaker: null, ended: false, chat: [], chatOpen: false,
-    peers: {}, muted: false, cameraOff: false, displayName: options.name || '',
+    peers: {}, muted: !!options.muted, cameraOff: !!options.cameraOff, displayName: options.name || '',
     signalingUrl: options.signalingUrl || '',
   });
   ui.errors.replaceChildren();
@@ -646,6 +647,8 @@ async function join(meetingId, accountId, slots = DEFAULT_SLOTS, options = {}) {
   }
   if (mySession !== session) { stream.getTracks().forEach((t) => t.stop()); return; }
   parley.localStream = stream;
+  for (const t of stream.getAudioTracks()) t.enabled = !parley.muted;
+  for (const t of stream.getVideoTracks()) t.enabled = !parley.cameraOff;
   showSelf(stream);
 
   const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });

@@ -199,7 +199,8 @@ function joinAsGuest(name) {
     signalingUrl: h.get('ws') || '', account: claims.account_id, name, guest: true });
 }
 
-function enter(m) {
+// keep: a reconnect keeps the microphone and camera as they were.
+function enter(m, keep = false) {
   app.meeting = m;
   app.page = 0;
   app.focus = null;
@@ -211,7 +212,7 @@ function enter(m) {
   ui.reconnect.hidden = true;
   parley.join(m.id, m.account, SLOTS, {
     host: m.host, token: m.token, signalingUrl: m.signalingUrl, announce: true, name: m.name,
-    autosub: false, simulcast: true,
+    autosub: false, simulcast: true, muted: keep && parley.muted, cameraOff: keep && parley.cameraOff,
   });
   ui.title.textContent = m.title;
   syncControls();
@@ -249,7 +250,7 @@ async function reconnect() {
     m.token = tok.join_token;
     m.signalingUrl = tok.signaling_url;
   }
-  enter(m);
+  enter(m, true);
 }
 
 parley.onState = (state, detail) => {

@@ -2,7 +2,7 @@
 // serves and starts a meeting; Bob (an account of the tenant) opens the meeting's link and signs
 // in; Carol opens a guest link Ann made in the meeting. Each page shows the other two tiles with
 // their names and plays their video; Bob mutes and Ann and Carol see it; a chat message from Ann
-// reaches Bob and Carol; tiles are subscribed at a bitrate for their size (a focused tile asks
+// reaches Bob and Carol; Bob's connection drops and his page reconnects; tiles are subscribed at a bitrate for their size (a focused tile asks
 // for more); Ann ends the meeting and the control plane has it ended.
 // Run: node tests/web/meeting.test.mjs (PARLEY_CONTROL_BIN, PARLEY_NODE_BIN as in the libs).
 import { runTest, launchBrowser, sleep } from '../e2e/lib.mjs';
@@ -95,6 +95,21 @@ runTest('web_meeting', async (t) => {
     if (stray.length) throw new Error(`${p.name}: state messages leaked into the chat: ${JSON.stringify(stray)}`);
   }
   t.log('Ann\'s chat message reached Bob and Carol');
+
+  // Bob's signaling connection drops: his page reconnects on its own (a fresh join token) and
+  // Ann sees his video again.
+  await bob.page.evaluate(() => window.parley.ws.close(4000, 'test: connection lost'));
+  await waitInPage(bob, 'the reconnect button', () => !document.getElementById('reconnect').hidden || { waiting: true, state: window.parley.state });
+  await waitJoined(bob);
+  const back = Date.now() + 30_000;
+  while (!(await tilesOf(ann)).some((x) => x.account === bobAcct && x.playing)) {
+    if (Date.now() > back) throw new Error(`ann: Bob's video did not come back after his reconnect: ${JSON.stringify(await tilesOf(ann))}`);
+    await sleep(500);
+  }
+  await waitInPage(ann, 'Bob still shown muted after his reconnect', (a) =>
+    document.querySelector(`#gallery .tile.remote[data-account="${a}"]`)?.classList.contains('muted') || { waiting: true }, bobAcct, 10_000);
+  if (await bob.page.evaluate(() => window.parley.localStream.getAudioTracks()[0].enabled)) throw new Error('bob: unmuted by the reconnect');
+  t.log('Bob\'s connection dropped; his page reconnected, still muted, and Ann sees him again');
 
   // Ann ends the meeting: everyone is out and the control plane has it ended.
   await ann.page.locator('#end').click();
