@@ -21,7 +21,7 @@ import './app.js';
 
 const parley = window.parley;
 const SLOTS = 16;            // video/audio slot pairs offered (the node fills audio automatically)
-const PAGE_SIZE = 9;         // other people's tiles per page
+const PAGE_SIZE = 9;         // other people's tiles per page (setPageSize changes it)
 const AUTH_KEY = 'parley.auth';
 const RECONNECT_TRIES = 3;
 
@@ -44,6 +44,7 @@ const app = {
   meeting: null,       // {id, title, host, token, signalingUrl, guest}
   page: 0,
   pages: 1,
+  pageSize: PAGE_SIZE,
   focus: null,         // focused account id
   bitrates: {},        // account -> bitrate of its current subscription
   recordings: [],
@@ -51,6 +52,7 @@ const app = {
   reconnects: 0,
   api,
   setPage,
+  setPageSize,
   setFocus,
 };
 window.parleyApp = app;
@@ -315,6 +317,11 @@ function setPage(n) {
   layout();
 }
 
+function setPageSize(n) {
+  app.pageSize = Math.max(1, Math.min(49, Math.floor(n)));
+  layout();
+}
+
 function setFocus(account) {
   app.focus = app.focus === account ? null : account;
   layout();
@@ -330,9 +337,10 @@ function layout() {
 function applyLayout() {
   if (!app.meeting || !inMeeting()) return;
   const others = parley.users.slice();
-  app.pages = Math.max(1, Math.ceil(others.length / PAGE_SIZE));
+  const size = app.pageSize;
+  app.pages = Math.max(1, Math.ceil(others.length / size));
   if (app.page >= app.pages) app.page = app.pages - 1;
-  const visible = others.slice(app.page * PAGE_SIZE, (app.page + 1) * PAGE_SIZE);
+  const visible = others.slice(app.page * size, (app.page + 1) * size);
   if (app.focus && !others.includes(app.focus)) app.focus = null;
   for (const tile of ui.gallery.querySelectorAll('.tile.remote')) {
     const acct = tile.dataset.account;

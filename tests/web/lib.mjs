@@ -160,3 +160,20 @@ export async function playOnRecordingsPage(t, p, recordingId, { timeoutMs = 60_0
   }, first.t, 15_000);
   t.log(`the recording plays: readyState ${moved.rs}, currentTime ${first.t.toFixed(2)} -> ${moved.t.toFixed(2)} s of ${first.duration.toFixed(1)} s`);
 }
+
+// The audio energy (inbound-rtp totalAudioEnergy) the page received from `account` during
+// `ms`: > 0 while that person's microphone sends sound, 0 once it sends silence.
+export async function audioEnergyFrom(p, account, ms = 1500) {
+  const read = () => p.page.evaluate(async (a) => {
+    const tile = document.querySelector(`#gallery .tile.remote[data-account="${a}"]`);
+    const track = tile && tile.querySelector('audio').srcObject ? tile.querySelector('audio').srcObject.getAudioTracks()[0] : null;
+    const rx = track && window.parley.pc.getReceivers().find((r) => r.track === track);
+    if (!rx) return null;
+    for (const s of (await rx.getStats()).values()) if (s.type === 'inbound-rtp') return s.totalAudioEnergy ?? 0;
+    return null;
+  }, account);
+  const a = await read();
+  await sleep(ms);
+  const b = await read();
+  return a === null || b === null ? null : b - a;
+}

@@ -2,11 +2,11 @@
 // serves and starts a meeting; Bob (an account of the tenant) opens the meeting's link and signs
 // in; Carol opens a guest link Ann made in the meeting. Each page shows the other two tiles with
 // their names and plays their video; Bob mutes and Ann and Carol see it; a chat message from Ann
-// reaches Bob and Carol; Bob's connection drops and his page reconnects; tiles are subscribed at a bitrate for their size (a focused tile asks
+// reaches Bob and Carol; pages of tiles swap subscriptions; Carol's camera off shows; Bob's connection drops and his page reconnects; tiles are subscribed at a bitrate for their size (a focused tile asks
 // for more); Ann ends the meeting and the control plane has it ended.
 // Run: node tests/web/meeting.test.mjs (PARLEY_CONTROL_BIN, PARLEY_NODE_BIN as in the libs).
 import { runTest, launchBrowser, sleep } from '../e2e/lib.mjs';
-import { startStack, openApp, waitInPage, signUp, signIn, waitJoined, tilesOf, expect } from './lib.mjs';
+import { startStack, openApp, waitInPage, signUp, signIn, waitJoined, tilesOf, audioEnergyFrom, expect } from './lib.mjs';
 
 runTest('web_meeting', async (t) => {
   const { url } = await startStack(t);
@@ -70,7 +70,46 @@ runTest('web_meeting', async (t) => {
   }
   t.log(`subscriptions fit the tiles (${JSON.stringify(Object.values(bitrates))}); focused Bob: ${focused.w} px at ${focused.b}`);
 
-  // Bob mutes: Ann and Carol see it.
+  // Pages: with one tile per page Ann sees (and receives) one of the two; the next page swaps
+  // the subscription (UNSUB_SUB) and shows the other, playing.
+  await ann.page.locator(`#gallery .tile.remote[data-account="${bobAcct}"]`).click();   // unfocus
+  await ann.page.evaluate(() => window.parleyApp.setPageSize(1));
+  const pageOf = () => waitInPage(ann, 'one tile on the page', () => {
+    const shown = [...document.querySelectorAll('#gallery .tile.remote')].filter((x) => !x.hidden).map((x) => x.dataset.account);
+    const subs = window.parley.subscribed;
+    return shown.length === 1 && subs.length === 1 && subs[0] === shown[0] && !document.getElementById('pager').hidden
+      ? { shown: shown[0], label: document.getElementById('page-label').textContent } : { waiting: true, shown, subs };
+  });
+  const p1 = await pageOf();
+  await ann.page.locator('#page-next').click();
+  let p2;
+  for (let i = 0; i < 50; i++) {
+    p2 = await pageOf();
+    if (p2.shown !== p1.shown) break;
+    await sleep(100);
+  }
+  if (p2.shown === p1.shown || p1.label !== '1 / 2' || p2.label !== '2 / 2') throw new Error(`paging: ${JSON.stringify([p1, p2])}`);
+  if (!ann.wsSent.some((f) => f.includes('"UNSUB_SUB"') && f.includes(p1.shown) && f.includes(p2.shown))) throw new Error('no UNSUB_SUB for the page turn');
+  const pdeadline = Date.now() + 20_000;
+  while (!(await tilesOf(ann)).some((x) => x.account === p2.shown && x.playing && !x.hidden)) {
+    if (Date.now() > pdeadline) throw new Error(`ann: page 2's tile does not play: ${JSON.stringify(await tilesOf(ann))}`);
+    await sleep(500);
+  }
+  await ann.page.evaluate(() => window.parleyApp.setPageSize(9));
+  await waitInPage(ann, 'both tiles back', () => window.parley.subscribed.length === 2 || { waiting: true });
+  t.log(`pages of one tile: ${p1.label} shows ${names[p1.shown]}, ${p2.label} shows ${names[p2.shown]} (UNSUB_SUB), playing`);
+
+  // Carol turns her camera off: Ann and Bob see it.
+  await carol.page.locator('#camera').click();
+  for (const p of [ann, bob]) {
+    await waitInPage(p, 'Carol shown with her camera off', (a) =>
+      document.querySelector(`#gallery .tile.remote[data-account="${a}"]`)?.classList.contains('cam-off') || { waiting: true }, carolAcct, 10_000);
+  }
+  t.log('Carol turned her camera off; Ann and Bob show it');
+
+  // Bob mutes: Ann and Carol see it (the tile's marker, and silence in his audio).
+  const loud = await audioEnergyFrom(ann, bobAcct);
+  if (!(loud > 0)) throw new Error(`ann: no audio energy from Bob before he mutes (${loud})`);
   await bob.page.locator('#mute').click();
   if (await bob.page.evaluate(() => window.parley.localStream.getAudioTracks()[0].enabled)) throw new Error('bob: the microphone is still enabled');
   for (const p of [ann, carol]) {
@@ -79,7 +118,10 @@ runTest('web_meeting', async (t) => {
       return tile && tile.classList.contains('muted') ? true : { waiting: true };
     }, bobAcct, 10_000);
   }
-  t.log('Bob muted; Ann and Carol show him muted');
+  let quiet = null;
+  for (let i = 0; i < 10 && quiet !== 0; i++) quiet = await audioEnergyFrom(ann, bobAcct, 1000);
+  if (quiet !== 0) throw new Error(`ann: Bob's audio still carries energy after he muted (${quiet})`);
+  t.log(`Bob muted; Ann and Carol show him muted; his audio energy at Ann went from ${loud.toExponential(2)} to 0`);
 
   // Chat: Ann types, Bob and Carol read it (with her name).
   await waitInPage(ann, 'the chat channel', () => window.parley.chatOpen);
