@@ -318,7 +318,7 @@ function setPage(n) {
 }
 
 function setPageSize(n) {
-  app.pageSize = Math.max(1, Math.min(49, Math.floor(n)));
+  app.pageSize = Math.max(1, Math.min(SLOTS, Math.floor(n)));   // each tile on the page takes a video slot
   layout();
 }
 

@@ -52,6 +52,13 @@ runTest('web_meeting', async (t) => {
     }
   }
   t.log('every page shows the other two tiles with their names, video playing');
+  // The active speaker (ACTIVE_SPEAKER from the node) is outlined, on exactly one tile.
+  const speaker = await waitInPage(ann, 'the active speaker outlined', () => {
+    const a = window.parley.activeSpeaker;
+    const lit = [...document.querySelectorAll('#gallery .tile.speaking')];
+    return a && lit.length === 1 && (lit[0].dataset.account === a || lit[0].classList.contains('self')) ? { a } : { waiting: true, a, lit: lit.length };
+  });
+  t.log(`active speaker ${names[speaker.a]} is outlined on Ann's page`);
 
   // Each tile's subscription fits its size; focusing one asks for the top layer.
   const sizes = await tilesOf(ann);
