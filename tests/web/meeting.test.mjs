@@ -1,9 +1,12 @@
 // The meeting web app end to end: Ann signs her organisation up on the page parley-control
 // serves and starts a meeting; Bob (an account of the tenant) opens the meeting's link and signs
-// in; Carol opens a guest link Ann made in the meeting. Each page shows the other two tiles with
-// their names and plays their video; Bob mutes and Ann and Carol see it; a chat message from Ann
-// reaches Bob and Carol; pages of tiles swap subscriptions; Carol's camera off shows; Bob's connection drops and his page reconnects; tiles are subscribed at a bitrate for their size (a focused tile asks
-// for more); Ann ends the meeting and the control plane has it ended.
+// in (a wrong password first is refused with the control plane's words); Carol opens a guest
+// link Ann made in the meeting. Each page shows the other two tiles with their names and plays
+// their video; the active speaker is outlined; tiles are subscribed at a bitrate for their size
+// (a focused tile asks for the top layer); pages of tiles swap subscriptions; Carol's camera off
+// and Bob's mute show on the others' pages (and his audio goes silent); a chat message from Ann
+// reaches Bob and Carol; Bob's connection drops and his page reconnects, still muted; Ann ends
+// the meeting and the control plane has it ended.
 // Run: node tests/web/meeting.test.mjs (PARLEY_CONTROL_BIN, PARLEY_NODE_BIN as in the libs).
 import { runTest, launchBrowser, sleep } from '../e2e/lib.mjs';
 import { startStack, openApp, waitInPage, signUp, signIn, waitJoined, tilesOf, audioEnergyFrom, expect } from './lib.mjs';
@@ -26,6 +29,9 @@ runTest('web_meeting', async (t) => {
   const bobAcct = (await expect(201, url, 'POST', '/accounts', { token: admin,
     body: { email: 'bob@acme.test', password: 'bob-password', role: 'participant', name: 'Bob' } })).json.account_id;
   const bob = await openApp(t, browser, link, 'bob');
+  await signIn(bob, { email: 'bob@acme.test', password: 'wrong-password' });
+  const refused = await waitInPage(bob, 'the wrong password refused', () => document.getElementById('app-error').textContent || { waiting: true });
+  if (!/wrong e-mail or password/.test(refused)) throw new Error(`bob: a wrong password shows "${refused}"`);
   await signIn(bob, { email: 'bob@acme.test', password: 'bob-password' });
   await waitJoined(bob);
 
