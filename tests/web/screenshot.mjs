@@ -19,10 +19,11 @@ runTest('screenshot', async (t) => {
   await carol.page.locator('#guest [name=name]').fill('Carol');
   await carol.page.locator('#guest button[type=submit]').click();
   await waitJoined(carol);
-  await waitInPage(ann, 'two tiles playing', async () => true);
   const deadline = Date.now() + 30_000;
-  while (!(await tilesOf(ann)).every((x) => x.playing && x.name !== x.account) || (await tilesOf(ann)).length < 2) {
-    if (Date.now() > deadline) throw new Error('Ann does not see Bob and Carol playing');
+  for (;;) {
+    const tiles = await tilesOf(ann);
+    if (tiles.length === 2 && tiles.every((x) => x.playing && x.name !== x.account)) break;
+    if (Date.now() > deadline) throw new Error(`Ann does not see Bob and Carol playing: ${JSON.stringify(tiles)}`);
     await sleep(500);
   }
   await bob.page.locator('#mute').click();
