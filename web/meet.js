@@ -235,8 +235,16 @@ async function makeGuestLink() {
   return ui.guestLink.value;
 }
 
+// The indicator follows the node's RECORDING packet; if none comes, say so rather than leave
+// the button looking pressed for nothing.
 async function startRecording() {
-  await api('POST', `/meetings/${encodeURIComponent(app.meeting.id)}/record`, {});
+  const m = app.meeting;
+  await api('POST', `/meetings/${encodeURIComponent(m.id)}/record`, {});
+  setTimeout(() => {
+    if (app.meeting === m && inMeeting() && !parley.recording) {
+      showAppError('The control plane accepted the recording but the node has not started it.');
+    }
+  }, 10000);
 }
 
 async function stopRecording() {
