@@ -36,6 +36,7 @@ struct pl_ctl_config {
     int idle_timeout_s;          /* idle connections close after this */
     int rate_ip;                 /* requests per second per client address (0: no limit) */
     int rate_key;                /* requests per second per token or API key (0: no limit) */
+    const char *web_root;        /* folder of the web app's files ("" = none served) */
 };
 
 struct pl_db;
@@ -128,6 +129,9 @@ bool ctl_rate_allow(struct ctl_req *r);
 
 /* ---- router (router.c) ---- */
 void ctl_dispatch(struct ctl_req *r);
+
+/* ---- the web app's files (static.c): true when it replied (the request is over) ---- */
+bool ctl_static_serve(struct ctl_req *r);
 
 /* ---- PostgreSQL pool (db_pool.c) ---- */
 /* res is the statement's result (PGRES_TUPLES_OK, PGRES_COMMAND_OK or an error), or NULL

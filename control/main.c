@@ -45,6 +45,7 @@ static int parse_flags(struct ctl *c, int argc, char **argv)
     cfg->idle_timeout_s = 30;
     cfg->rate_ip = 200;
     cfg->rate_key = 100;
+    cfg->web_root = PL_DEFAULT_WEB_ROOT;
     const struct pl_opt opts[] = {
         {"database-url", "PARLEY_DATABASE_URL", PL_OPT_STR, &cfg->db_url,
          "libpq connection string or postgresql:// URL (required)"},
@@ -87,6 +88,8 @@ static int parse_flags(struct ctl *c, int argc, char **argv)
          "requests per second per client address, burst twice that (0: no limit)"},
         {"rate-key", "PARLEY_RATE_KEY", PL_OPT_INT, &cfg->rate_key,
          "requests per second per token or API key, burst twice that (0: no limit)"},
+        {"web-root", "PARLEY_WEB_ROOT", PL_OPT_STR, &cfg->web_root,
+         "folder of the meeting web app served at / (\"\": none)"},
         {"log-level", "PARLEY_LOG_LEVEL", PL_OPT_STR, &log_level, "debug, info, warn, error"},
     };
     size_t n = sizeof opts / sizeof opts[0];

@@ -164,6 +164,16 @@ void ctl_dispatch(struct ctl_req *r)
         r->nparams = 0;
     }
     if (!rt) {
+        /* Not an API path: maybe one of the web app's files (GET/HEAD only). */
+        if (!path_known && (is_head || strcmp(r->method, "GET") == 0)) {
+            if (!ctl_rate_allow(r)) {
+                ctl_reply(r, 429, "application/json", "{\"error\":\"too many requests\"}", 29,
+                          "Retry-After: 1\r\n");
+                return;
+            }
+            if (ctl_static_serve(r))
+                return;
+        }
         if (path_known)
             ctl_reply_error(r, 405, "method %s not allowed here", r->method);
         else

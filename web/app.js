@@ -13,12 +13,20 @@
 // each automatic video subscription asks for, default 1500000), codec=h264 or codec=vp9
 // (publish that instead of VP8), degradation=maintain-resolution|maintain-framerate|balanced
 // (the camera sender's degradationPreference).
+//
+// The meeting app served by parley-control (app.html + meet.js) drives the same join() with a
+// control-plane token and the node's signaling_url, and turns on `announce`: the page then tells
+// the others its display name and whether its microphone and camera are on, as a state message on
+// the chat channel ({"parley_state": {"name", "muted", "camera"}}: sent when the channel opens, on
+// every change and every STATE_EVERY_MS so late joiners learn it). Every page reads those into
+// parley.peers and marks tiles muted / camera off; they never show in the chat log.
 
 const DEFAULT_SLOTS = 8;
 const MAX_SLOTS = 49;
 const SUB_BITRATE = 1500000;   // bits per second asked for each automatic video subscription
 const GATHER_TIMEOUT_MS = 3000;
 const MAX_EVENTS = 300;
+const STATE_EVERY_MS = 3000;
 
 // State exposed for tests and for poking at from the console.
 const parley = {
@@ -42,7 +50,18 @@ const parley = {
   chat: [],           // {from, text, at}: chat messages, own ones included (from = own account)
   chatOpen: false,    // the data channel to the node is open
   localStream: null,
+  muted: false,       // own microphone off (setMuted)
+  cameraOff: false,   // own camera off (setCamera)
+  displayName: '',    // own name as announced to the others
+  peers: {},          // account -> {name, muted, camera, at}: the others' state messages
+  signalingUrl: '',   // the node's WebSocket (default: this page's host, /ws)
+  // Hooks for the meeting app (meet.js): after every render, on teardown, on every state change.
+  onRender: null,
+  onTeardown: null,
+  onState: null,
   join,
+  setMuted,
+  setCamera,
   leave,
   end: endMeeting,
   send: sendPacket,
@@ -72,6 +91,57 @@ const ui = {
 // The page opens one data channel labelled "chat" to the node; the node hands each message to
 // everyone else in the meeting as {"from", "text"}, with the sender's account stamped by it.
 let chatChannel = null;
+let announce = false;    // send state messages (the meeting app), see the top of this file
+let stateTimer = null;
+
+function stateText() {
+  return JSON.stringify({ parley_state: { name: parley.displayName, muted: parley.muted, camera: !parley.cameraOff } });
+}
+
+function sendState() {
+  if (!announce || !chatChannel || chatChannel.readyState !== 'open') return;
+  chatChannel.send(stateText());
+}
+
+// A state message from another page: true when `text` was one (it is then not chat).
+function takeState(from, text) {
+  if (!text.startsWith('{"parley_state"')) return false;
+  let st;
+  try { st = JSON.parse(text).parley_state; } catch { return false; }
+  if (!st || typeof st !== 'object') return false;
+  const name = typeof st.name === 'string' ? st.name.slice(0, 64) : '';
+  const prev = parley.peers[from];
+  const next = { name, muted: st.muted === true, camera: st.camera !== false, at: Date.now() };
+  parley.peers[from] = next;
+  if (!prev || prev.name !== next.name || prev.muted !== next.muted || prev.camera !== next.camera) {
+    log(`${from}: ${name || '?'} ${next.muted ? 'muted' : 'unmuted'}, camera ${next.camera ? 'on' : 'off'}`);
+    render();
+  }
+  return true;
+}
+
+// Microphone / camera on and off: the tracks stay (no renegotiation), disabled ones send
+// silence / black frames; the others learn it from the state message.
+function setMuted(on) {
+  parley.muted = !!on;
+  for (const t of parley.localStream ? parley.localStream.getAudioTracks() : []) t.enabled = !parley.muted;
+  sendState();
+  render();
+  return parley.muted;
+}
+
+function setCamera(on) {
+  parley.cameraOff = !on;
+  for (const t of parley.localStream ? parley.localStream.getVideoTracks() : []) t.enabled = !parley.cameraOff;
+  sendState();
+  render();
+  return !parley.cameraOff;
+}
+
+function nameOf(accountId) {
+  const p = parley.peers[accountId];
+  return p && p.name ? p.name : accountId;
+}
 
 // degradation=maintain-resolution: under CPU load the encoder drops frames rather than
 // resolution (or simulcast layers); tests on small machines use it. Set once negotiated.
@@ -91,7 +161,7 @@ function showChat(from, text) {
   parley.chat.push(item);
   const li = document.createElement('li');
   const who = document.createElement('b');
-  who.textContent = from === parley.accountId ? 'you' : from;
+  who.textContent = from === parley.accountId ? 'you' : nameOf(from);
   li.append(who, document.createTextNode(` ${text}`));
   ui.chatLog.append(li);
   ui.chatLog.scrollTop = ui.chatLog.scrollHeight;
@@ -99,12 +169,22 @@ function showChat(from, text) {
 
 function openChat(pc) {
   chatChannel = pc.createDataChannel('chat', { ordered: true });
-  chatChannel.addEventListener('open', () => { parley.chatOpen = true; log('chat channel open'); });
-  chatChannel.addEventListener('close', () => { parley.chatOpen = false; });
+  chatChannel.addEventListener('open', () => {
+    parley.chatOpen = true;
+    log('chat channel open');
+    if (announce) {
+      sendState();
+      clearInterval(stateTimer);
+      stateTimer = setInterval(sendState, STATE_EVERY_MS);
+    }
+  });
+  chatChannel.addEventListener('close', () => { parley.chatOpen = false; clearInterval(stateTimer); });
   chatChannel.addEventListener('message', (ev) => {
     let msg;
     try { msg = JSON.parse(ev.data); } catch { return; }
-    if (msg && typeof msg.from === 'string' && typeof msg.text === 'string') showChat(msg.from, msg.text);
+    if (msg && typeof msg.from === 'string' && typeof msg.text === 'string' && !takeState(msg.from, msg.text)) {
+      showChat(msg.from, msg.text);
+    }
   });
 }
 
@@ -141,6 +221,7 @@ function setState(state, detail = '') {
   parley.state = state;
   ui.status.dataset.state = state;
   ui.status.textContent = detail ? `${state}: ${detail}` : state;
+  if (parley.onState) parley.onState(state, detail);
 }
 
 function showError(msg) {
@@ -295,7 +376,7 @@ function showSelf(stream) {
     tile.append(video, label);
     ui.gallery.prepend(tile);
   }
-  tile.querySelector('figcaption').textContent = `${parley.accountId} (you)`;
+  tile.querySelector('figcaption').textContent = `${parley.displayName || parley.accountId} (you)`;
   tile.querySelector('video').srcObject = stream;
 }
 
@@ -335,6 +416,10 @@ function render() {
   }
   for (const [account, tracks] of wanted) {
     const tile = tileFor(account);
+    const peer = parley.peers[account];
+    tile.querySelector('figcaption').textContent = nameOf(account);
+    tile.classList.toggle('muted', !!peer && peer.muted);
+    tile.classList.toggle('cam-off', !!peer && !peer.camera);
     if (setTrack(tile.querySelector('video'), tracks.video)) tile.classList.remove('live');
     setTrack(tile.querySelector('audio'), tracks.audio);
     tile.classList.toggle('has-video', !!tracks.video);
@@ -342,8 +427,13 @@ function render() {
     tile.classList.toggle('speaking', account === parley.activeSpeaker);
   }
   const self = ui.gallery.querySelector('.tile.self');
-  if (self) self.classList.toggle('speaking', !!parley.accountId && parley.activeSpeaker === parley.accountId);
+  if (self) {
+    self.classList.toggle('speaking', !!parley.accountId && parley.activeSpeaker === parley.accountId);
+    self.classList.toggle('muted', parley.muted);
+    self.classList.toggle('cam-off', parley.cameraOff);
+  }
   ui.gallery.dataset.count = String(ui.gallery.querySelectorAll('.tile').length);
+  if (parley.onRender) parley.onRender();
 }
 
 // ---- signaling ------------------------------------------------------------------------------
@@ -515,7 +605,9 @@ async function fetchToken(meetingId, accountId, role) {
   }
 }
 
-// options: {host: INIT instead of JOIN, token, autosub, width, height}
+// options: {host: INIT instead of JOIN, token, autosub, width, height, simulcast, codec, degradation, bitrate,
+// signalingUrl (default ws(s)://this host/ws), announce + name (state messages, see the top),
+// muted / cameraOff (start with the microphone / camera off: a reconnect keeps them)}
 // Offers only one video codec (and RTX) on a transceiver: H.264 packetization-mode=1
 // (constrained baseline first) or VP9 profile 0.
 function preferCodec(tr, codec) {
@@ -537,6 +629,7 @@ async function join(meetingId, accountId, slots = DEFAULT_SLOTS, options = {}) {
   const mySession = ++session;
   const { host = false, autosub = true, width = 640, height = 480, simulcast = false, codec = '',
     degradation = '' } = options;
+  announce = !!options.announce;
   if (options.bitrate) parley.subBitrate = options.bitrate;
   answered = false;
   offerSent = false;
@@ -547,11 +640,13 @@ async function join(meetingId, accountId, slots = DEFAULT_SLOTS, options = {}) {
   Object.assign(parley, {
     meetingId, accountId, isHost: host, autosub, slots: {}, users: [], subscribed: [], pc: null,
     ws: null, recording: false, activeSpeaker: null, ended: false, chat: [], chatOpen: false,
+    peers: {}, muted: !!options.muted, cameraOff: !!options.cameraOff, displayName: options.name || '',
+    signalingUrl: options.signalingUrl || '',
   });
   ui.errors.replaceChildren();
   ui.gallery.replaceChildren();
   ui.chatLog.replaceChildren();
-  ui.form.hidden = true;
+  if (ui.form) ui.form.hidden = true;
   ui.gallery.hidden = false;
   ui.chat.hidden = false;
   ui.leave.hidden = false;
@@ -574,6 +669,8 @@ async function join(meetingId, accountId, slots = DEFAULT_SLOTS, options = {}) {
   }
   if (mySession !== session) { stream.getTracks().forEach((t) => t.stop()); return; }
   parley.localStream = stream;
+  for (const t of stream.getAudioTracks()) t.enabled = !parley.muted;
+  for (const t of stream.getVideoTracks()) t.enabled = !parley.cameraOff;
   showSelf(stream);
 
   const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
@@ -610,7 +707,7 @@ async function join(meetingId, accountId, slots = DEFAULT_SLOTS, options = {}) {
   const token = await tokenReady;
   if (mySession !== session) return;
   setState('joining', 'signaling');
-  const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
+  const url = parley.signalingUrl || `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
   let ws;
   try {
     ws = new WebSocket(url, 'parley');
@@ -656,13 +753,15 @@ function teardown() {
   ui.recording.hidden = true;
   ui.leave.hidden = true;
   ui.end.hidden = true;
-  ui.form.hidden = false;
+  if (ui.form) ui.form.hidden = false;
   ui.gallery.replaceChildren();
   ui.gallery.hidden = true;
   ui.chat.hidden = true;
   chatChannel = null;
+  clearInterval(stateTimer);
   parley.chatOpen = false;
   ui.title.textContent = '';
+  if (parley.onTeardown) parley.onTeardown();
 }
 
 function leave() {
@@ -688,42 +787,48 @@ function slotCountFrom(value) {
 }
 
 const params = new URLSearchParams(location.search);
-const urlSlots = slotCountFrom(params.get('slots'));
-const urlOptions = {
-  token: params.get('token') ?? '',
-  autosub: params.get('autosub') !== '0',
-  simulcast: params.get('simulcast') === '1',
-  codec: ['h264', 'vp9'].includes(params.get('codec')) ? params.get('codec') : '',
-  degradation: ['maintain-resolution', 'maintain-framerate', 'balanced'].includes(params.get('degradation'))
-    ? params.get('degradation') : '',
-  bitrate: intParam(params.get('bitrate'), SUB_BITRATE, 0, 100000000),
-  width: intParam(params.get('width'), 640, 16, 3840),
-  height: intParam(params.get('height'), 480, 16, 2160),
-};
-ui.form.meeting.value = params.get('meeting') ?? '';
-ui.form.name.value = params.get('name') ?? '';
-ui.form.host.checked = params.get('host') === '1';
+if (ui.form) wireNodePage();
 
-ui.form.addEventListener('submit', (e) => {
-  e.preventDefault();
-  const meeting = ui.form.meeting.value.trim();
-  const name = ui.form.name.value.trim();
-  if (!meeting || !name) return;
-  // The URL's token is only good for the URL's meeting and name (and role).
-  const host = ui.form.host.checked;
-  const sameAsUrl = meeting === (params.get('meeting') ?? '').trim() && name === (params.get('name') ?? '').trim() &&
-    host === (params.get('host') === '1');
-  join(meeting, name, urlSlots, { ...urlOptions, host, token: sameAsUrl ? urlOptions.token : '' });
-});
+// The node-served page (index.html): its join form and URL parameters.
+function wireNodePage() {
+  const urlSlots = slotCountFrom(params.get('slots'));
+  const urlOptions = {
+    token: params.get('token') ?? '',
+    autosub: params.get('autosub') !== '0',
+    simulcast: params.get('simulcast') === '1',
+    codec: ['h264', 'vp9'].includes(params.get('codec')) ? params.get('codec') : '',
+    degradation: ['maintain-resolution', 'maintain-framerate', 'balanced'].includes(params.get('degradation'))
+      ? params.get('degradation') : '',
+    bitrate: intParam(params.get('bitrate'), SUB_BITRATE, 0, 100000000),
+    width: intParam(params.get('width'), 640, 16, 3840),
+    height: intParam(params.get('height'), 480, 16, 2160),
+  };
+  ui.form.meeting.value = params.get('meeting') ?? '';
+  ui.form.name.value = params.get('name') ?? '';
+  ui.form.host.checked = params.get('host') === '1';
+
+  ui.form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const meeting = ui.form.meeting.value.trim();
+    const name = ui.form.name.value.trim();
+    if (!meeting || !name) return;
+    // The URL's token is only good for the URL's meeting and name (and role).
+    const host = ui.form.host.checked;
+    const sameAsUrl = meeting === (params.get('meeting') ?? '').trim() && name === (params.get('name') ?? '').trim() &&
+      host === (params.get('host') === '1');
+    join(meeting, name, urlSlots, { ...urlOptions, host, token: sameAsUrl ? urlOptions.token : '' });
+  });
+
+  if (params.get('autojoin') === '1') {
+    const meeting = (params.get('meeting') ?? '').trim();
+    const name = (params.get('name') ?? '').trim();
+    if (meeting && name) join(meeting, name, urlSlots, { ...urlOptions, host: params.get('host') === '1' });
+    else showError('autojoin needs both ?meeting= and ?name=');
+  }
+}
+
 ui.leave.addEventListener('click', leave);
 ui.end.addEventListener('click', endMeeting);
 window.addEventListener('pagehide', () => {
   if (parley.state === 'joining' || parley.state === 'connected') leave();
 });
-
-if (params.get('autojoin') === '1') {
-  const meeting = (params.get('meeting') ?? '').trim();
-  const name = (params.get('name') ?? '').trim();
-  if (meeting && name) join(meeting, name, urlSlots, { ...urlOptions, host: params.get('host') === '1' });
-  else showError('autojoin needs both ?meeting= and ?name=');
-}

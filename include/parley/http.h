@@ -54,4 +54,9 @@ bool pl_http_str_ieq(struct pl_http_str s, const char *c);
 int pl_http_range(const char *value, size_t len, unsigned long long size,
                   unsigned long long *first, unsigned long long *last);
 
+/* A static file of the web root for a request path (not decoded, without the query): "/" is
+ * app.html; otherwise one segment of [A-Za-z0-9_.-] (no leading dot, no "..", at most 64
+ * characters) ending in a known extension. Writes the file name to out and returns its
+ * Content-Type, or NULL when the path names no static file. */
+const char *pl_http_static_path(const char *path, size_t len, char *out, size_t outlen);
 #endif
