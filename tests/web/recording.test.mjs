@@ -2,9 +2,7 @@
 // POST /meetings/{id}/record, the control plane starts the node's recorder); both pages show the
 // recording indicator; after 10 s Ann clicks Stop recording (POST /meetings/{id}/record/stop) and
 // ends the meeting; the recording appears on her recordings page and plays (readyState >= 2,
-// currentTime advances). NOT registered in meson yet: it needs the control plane to start and
-// stop the node's recorder (another branch); tests/web/recordings_page.test.mjs covers the rest
-// by calling the node's /recordings/start itself. Run: node tests/web/recording.test.mjs
+// currentTime advances). Run: node tests/web/recording.test.mjs
 import { runTest, launchBrowser, sleep } from '../e2e/lib.mjs';
 import { startStack, annAndBob, waitIndicator, waitInPage, playOnRecordingsPage, expect } from './lib.mjs';
 
