@@ -40,11 +40,30 @@ static void node_sample(pid_t pid, const char *metrics_url, struct pl_bench_node
     s->proc_ok = p.ok;
     s->cpu_us = p.cpu_us;
     s->rss_kb = p.rss_kb;
+    s->main_cpu_us = p.main_cpu_us;
     size_t len;
     char *body = metrics_url ? pl_bench_http_get(metrics_url, &len) : NULL;
     if (body)
         s->metrics_ok = pl_bench_metric_sum(body, len, "parley_forwarded_rtp_total", &s->forwarded) == 0;
     free(body);
+}
+
+/* The node publishes its worker counters to /metrics once a second (sfu/worker.c tick): wait
+ * for the next change so that a window edge falls just after it, not up to a second late. */
+static void align_to_node_tick(const char *metrics_url)
+{
+    struct pl_bench_node_sample s;
+    node_sample(0, metrics_url, &s);
+    if (!s.metrics_ok)
+        return;
+    double first = s.forwarded, until = mono_s() + 1.5;
+    while (mono_s() < until) {
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+        node_sample(0, metrics_url, &s);
+        if (!s.metrics_ok || s.forwarded != first)
+            return;
+    }
 }
 
 /* "ws://host:port/ws" -> "http://host:port". */
@@ -320,13 +339,14 @@ int main(int argc, char **argv)
             }
         }
         if (phase == WARMUP && now >= phase_end) {
+            align_to_node_tick(metrics_url);
             pl_bench_fleet_snapshot(fleet, snap[2]);
             node_sample(node.pid, metrics_url, &win_a);
             cpu_a = self_cpu_s();
             phase = WINDOW;
             phase_end = win_a.wall_s + cfg.duration;
-            next = phase_end < next ? phase_end : next;
-        } else if (phase == WINDOW && (now >= phase_end - 0.01 || interrupted)) {
+        } else if (phase == WINDOW && (now >= phase_end - 0.6 || interrupted)) {
+            align_to_node_tick(metrics_url);
             pl_bench_fleet_snapshot(fleet, snap[3]);
             node_sample(node.pid, metrics_url, &win_b);
             cpu_b = self_cpu_s();
@@ -349,8 +369,12 @@ int main(int argc, char **argv)
     r.bench_cpu_pct = r.window_s > 0 ? 100 * (cpu_b - cpu_a) / r.window_s : 0;
     pl_bench_node_stop(&node);
     struct pl_bench_limit lim, *limp = NULL;
-    if (limit_seconds > 0 && pl_bench_limit_run(limit_seconds, (size_t)packet_size, batch, &lim) == 0)
-        limp = &lim;
+    if (limit_seconds > 0) {
+        if (pl_bench_limit_run(limit_seconds, (size_t)packet_size, batch, &lim) == 0)
+            limp = &lim;
+        else
+            fprintf(stderr, "parley-bench: the limit run failed\n");
+    }
     if (json) {
         pl_bench_print_json(&cfg, &r, limp);
     } else {

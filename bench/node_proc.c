@@ -119,63 +119,6 @@ void pl_bench_node_stop(struct pl_bench_node *n)
     n->pid = 0;
 }
 
-int pl_bench_parse_stat(const char *text, size_t len, uint64_t *ticks)
-{
-    /* "pid (comm) state ppid ...": comm may hold spaces and parentheses, so fields count from
-     * the last ')'. utime and stime are fields 14 and 15, i.e. the 12th and 13th after it. */
-    const char *end = text + len, *p = NULL;
-    for (const char *q = text; q < end; q++)
-        if (*q == ')')
-            p = q;
-    if (!p)
-        return -1;
-    p++;
-    uint64_t v[13] = {0};
-    for (int f = 0; f < 13; f++) {
-        while (p < end && *p == ' ')
-            p++;
-        if (p >= end)
-            return -1;
-        if (f == 0) { /* the state letter */
-            p++;
-            continue;
-        }
-        if (*p < '0' || *p > '9') {
-            if (*p != '-')
-                return -1;
-            p++; /* negative fields (priority) are not ours */
-        }
-        uint64_t x = 0;
-        while (p < end && *p >= '0' && *p <= '9')
-            x = x * 10 + (uint64_t)(*p++ - '0');
-        if (p < end && *p != ' ' && *p != '\n')
-            return -1;
-        v[f] = x;
-    }
-    *ticks = v[11] + v[12];
-    return 0;
-}
-
-int pl_bench_parse_status_rss(const char *text, size_t len, uint64_t *kb)
-{
-    const char *end = text + len;
-    for (const char *p = text; p < end; p++) {
-        if ((p == text || p[-1] == '\n') && (size_t)(end - p) > 6 && memcmp(p, "VmRSS:", 6) == 0) {
-            p += 6;
-            while (p < end && (*p == ' ' || *p == '\t'))
-                p++;
-            if (p >= end || *p < '0' || *p > '9')
-                return -1;
-            uint64_t x = 0;
-            while (p < end && *p >= '0' && *p <= '9')
-                x = x * 10 + (uint64_t)(*p++ - '0');
-            *kb = x;
-            return 0;
-        }
-    }
-    return -1;
-}
-
 static size_t read_small(const char *path, char *buf, size_t cap)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -202,6 +145,10 @@ struct pl_bench_proc pl_bench_proc_read(pid_t pid)
         return out;
     long hz = sysconf(_SC_CLK_TCK);
     out.cpu_us = ticks * 1000000u / (uint64_t)(hz > 0 ? hz : 100);
+    snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int)pid, (int)pid);
+    n = read_small(path, buf, sizeof buf);
+    if (n && pl_bench_parse_stat(buf, n, &ticks) == 0)
+        out.main_cpu_us = ticks * 1000000u / (uint64_t)(hz > 0 ? hz : 100);
     snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
     n = read_small(path, buf, sizeof buf);
     if (n)

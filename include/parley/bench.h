@@ -88,7 +88,9 @@ void pl_bench_node_stop(struct pl_bench_node *n); /* SIGTERM, then SIGKILL after
 
 struct pl_bench_proc {
     bool ok;
-    uint64_t cpu_us;            /* utime + stime */
+    uint64_t cpu_us;            /* utime + stime, all threads */
+    uint64_t main_cpu_us;       /* of the main thread (signaling, /metrics): the rest is the
+                                   media workers (and libuv's pool) */
     uint64_t rss_kb;
 };
 /* Reads /proc/<pid>/stat and /proc/<pid>/status. */
@@ -124,7 +126,7 @@ int pl_bench_limit_run(double seconds, size_t packet_size, int batch, struct pl_
 /* The node at one instant. */
 struct pl_bench_node_sample {
     bool proc_ok, metrics_ok;
-    uint64_t cpu_us, rss_kb;
+    uint64_t cpu_us, main_cpu_us, rss_kb;
     double forwarded;           /* parley_forwarded_rtp_total */
     double wall_s;              /* monotonic seconds */
 };
@@ -143,7 +145,9 @@ struct pl_bench_result {
     uint64_t delay_count;
     bool node_proc, node_metrics;
     double node_cpu_s, node_cpu_pct, node_rss_mb;
+    double node_main_cpu_s;     /* of node_cpu_s, the main thread's (signaling, /metrics) */
     double forwarded, forwarded_pps, us_per_forwarded, forwarded_per_core_s;
+    double us_per_forwarded_workers; /* the same without the main thread */
     double received_vs_forwarded;
     double bench_cpu_pct;       /* the harness' own CPU over the window */
 };
