@@ -26,6 +26,7 @@ struct bclient {
     uint64_t due_us;
     bool subscribed[MAX_PUBS];
     int subs;
+    atomic_bool in_meeting;       /* MEETING_USERS came: others may subscribe to it */
 };
 
 struct bthread {
@@ -110,27 +111,24 @@ static void fill_counts(struct bclient *b, struct pl_bench_counts *o)
     o->rx_lost = s->rx_lost;
 }
 
-/* Subscribes to the meeting's publishers that are in and not subscribed yet. */
+/* Subscribes to the meeting's publishers that have joined and are not subscribed yet. The plan
+ * says who they are (a client keeps only the first 64 users the node lists, so a big meeting's
+ * MEETING_USERS may not name them). */
 static void sync_subs(struct bclient *b, struct pl_client *c)
 {
     if (!b->subscriber)
         return;
-    const char *const *users;
-    int n = pl_client_users(c, &users);
+    struct pl_bench_fleet *f = b->f;
     const char *want[MAX_PUBS];
     int idx[MAX_PUBS], k = 0;
-    char prefix[32];
-    int plen = snprintf(prefix, sizeof prefix, "m%d-p", b->meeting);
-    for (int i = 0; i < n && k < MAX_PUBS; i++) {
-        if (strncmp(users[i], prefix, (size_t)plen) != 0)
+    for (int j = 0; j < f->cfg.publishers && j < MAX_PUBS; j++) {
+        struct bclient *p = &f->cl[j * f->cfg.meetings + b->meeting]; /* pl_bench_plan's order */
+        if (p == b || b->subscribed[j] || !atomic_load(&p->in_meeting))
             continue;
-        int j = atoi(users[i] + plen);
-        if (j < 0 || j >= MAX_PUBS || b->subscribed[j])
-            continue;
-        want[k] = users[i];
+        want[k] = p->account;
         idx[k++] = j;
     }
-    if (k && pl_client_subscribe(c, want, k, b->f->cfg.sub_bitrate) == 0)
+    if (k && pl_client_subscribe(c, want, k, f->cfg.sub_bitrate) == 0)
         for (int i = 0; i < k; i++) {
             b->subscribed[idx[i]] = true;
             b->subs++;
@@ -142,6 +140,8 @@ static void on_event(struct pl_client *c, enum pl_client_event ev, void *user)
     struct bclient *b = user;
     if (ev == PL_CLIENT_EV_STATE) {
         enum pl_client_state s = pl_client_state(c);
+        if (s == PL_CLIENT_JOINED)
+            atomic_store(&b->in_meeting, true);
         if (b->host && s == PL_CLIENT_JOINED)
             atomic_store(&b->f->host_state[b->meeting], 1);
         if (b->host && s == PL_CLIENT_FAILED) {

@@ -73,6 +73,9 @@ void pl_bench_result_compute(const struct pl_bench_cfg *cfg, const struct pl_ben
     /* What each subscriber should get: every publisher of its meeting it subscribed to (all of
      * them but itself), on the asked-for layer, and their audio. */
     for (int i = 0; i < n; i++) {
+        r->subscriptions += b[i].subs;
+        if (!a[i].publisher || (cfg->pubs_subscribe && cfg->publishers > 1))
+            r->subscriptions_wanted += cfg->publishers - (a[i].publisher ? 1 : 0);
         if (!b[i].subs)
             continue;
         for (int k = 0; k < n; k++) {
@@ -123,6 +126,7 @@ void pl_bench_print_table(const struct pl_bench_cfg *cfg, const struct pl_bench_
     printf("%-34s p50 %.0f ms, p99 %.0f ms\n", "join (WebSocket -> MEETING_USERS)", r->join_p50, r->join_p99);
     printf("%-34s p50 %.0f ms, p99 %.0f ms\n", "connect (WebSocket -> SRTP)", r->connect_p50, r->connect_p99);
     printf("%-34s %.1f s\n", "measurement window", r->window_s);
+    printf("%-34s %d of %d\n", "subscriptions", r->subscriptions, r->subscriptions_wanted);
     printf("%-34s %llu\n", "packets sent by publishers", (unsigned long long)r->sent);
     printf("%-34s %llu (%.1f%% of expected %llu)\n", "packets received", (unsigned long long)r->received,
            100 * r->received_vs_expected, (unsigned long long)r->expected);
@@ -167,7 +171,7 @@ void pl_bench_print_json(const struct pl_bench_cfg *cfg, const struct pl_bench_r
 #define R(f) json_object_set_new(j, #f, json_real(r->f))
     I(clients); I(joined); I(media); I(failed);
     R(join_p50); R(join_p99); R(connect_p50); R(connect_p99); R(window_s);
-    I(sent); I(expected); I(received); I(lost); I(rx_bytes);
+    I(subscriptions); I(subscriptions_wanted); I(sent); I(expected); I(received); I(lost); I(rx_bytes);
     R(rx_pps); R(rx_mbps); R(loss_pct); R(received_vs_expected);
     R(delay_p50); R(delay_p99); I(delay_count);
     json_object_set_new(j, "node_proc", json_boolean(r->node_proc));

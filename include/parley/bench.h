@@ -140,6 +140,7 @@ struct pl_bench_result {
     uint64_t expected;          /* sum over subscriptions of what the publisher sent on the
                                    asked-for layer (+ audio): what subscribers should receive */
     uint64_t received, lost, rx_bytes;
+    int subscriptions, subscriptions_wanted; /* made at the window's end / in the scenario */
     double rx_pps, rx_mbps, loss_pct, received_vs_expected;
     double delay_p50, delay_p99; /* ms over the whole run, full subscribers; -1 when none */
     uint64_t delay_count;

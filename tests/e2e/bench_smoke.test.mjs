@@ -50,6 +50,9 @@ runTest('bench_smoke', async (t) => {
   if (j.clients !== 4 || j.media !== 4 || j.failed !== 0) {
     throw new Error(`expected 4 clients all with media, got ${j.clients} / ${j.media} / ${j.failed} failed`);
   }
+  if (j.subscriptions !== 3 || j.subscriptions_wanted !== 3) {
+    throw new Error(`expected 3 subscriptions made of 3, got ${j.subscriptions} of ${j.subscriptions_wanted}`);
+  }
   if (!(j.window_s > 3)) throw new Error(`measurement window ${j.window_s} s, expected about 4`);
   // The publisher sends 3 layers + audio; subscribers get the middle layer + audio: less than
   // everything sent, each of the 3, and more than a third of it.

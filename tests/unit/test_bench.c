@@ -114,6 +114,8 @@ static void test_window(void)
     pl_bench_result_compute(&cfg, a, b, fin, 3, &na, &nb, &r);
     CHECK_EQ_INT(r.sent, 30 + 60 + 180 + 50);
     CHECK_EQ_INT(r.expected, 2 * (60 + 50));
+    CHECK_EQ_INT(r.subscriptions, 2);
+    CHECK_EQ_INT(r.subscriptions_wanted, 2);
     CHECK_EQ_INT(r.received, 218);
     CHECK_EQ_INT(r.lost, 2);
     CHECK(fabs(r.loss_pct - 100.0 * 2 / 220) < 1e-9);
