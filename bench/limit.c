@@ -1,6 +1,7 @@
 /* `parley-bench limit`: what one forwarded packet costs at the least on this machine — an
  * srtp_protect (AEAD_AES_128_GCM, libsrtp2 through sfu/srtp.c as the node uses it) and its
- * share of a sendmmsg to a 127.0.0.1 UDP sink — measured in thread CPU time. The sink is never
+ * share of a sendmmsg to a 127.0.0.1 UDP sink — measured in thread CPU time. With N sessions
+ * the packets go round-robin over N keys, as a fan-out to N subscribers does. The sink is never
  * read: once its buffer is full the kernel drops at the socket, after loopback delivery, which
  * runs in the sender's context as it does for the node. */
 #include <netinet/in.h>
@@ -50,7 +51,7 @@ static void rtp_packet(uint8_t *p, size_t size, uint16_t seq, uint32_t ts)
 
 /* One phase: for about `seconds`, batches of `batch` packets, protected and/or sent. Returns
  * CPU ns per packet, or -1. */
-static double phase(struct pl_srtp *srtp, int fd, struct bufs *b, size_t size, int batch,
+static double phase(struct pl_srtp *srtp, int n_sessions, int fd, struct bufs *b, size_t size, int batch,
                     double seconds, bool protect, bool send, uint16_t *seq, uint64_t *count)
 {
     struct timespec t0;
@@ -62,7 +63,9 @@ static double phase(struct pl_srtp *srtp, int fd, struct bufs *b, size_t size, i
             rtp_packet(b->pkt[i], 12, *seq, (uint32_t)*seq * 3000u);
             (*seq)++;
             size_t len = size;
-            if (pl_srtp_protect_rtp(srtp, b->pkt[i], &len, sizeof b->pkt[i]) != 0)
+            /* Round-robin over the sessions, as a fan-out goes over subscribers (each its key). */
+            if (pl_srtp_protect_rtp(&srtp[(packets + (uint64_t)i) % (uint64_t)n_sessions], b->pkt[i],
+                                    &len, sizeof b->pkt[i]) != 0)
                 return -1;
             b->len[i] = len;
             b->iov[i].iov_len = len;
@@ -88,21 +91,30 @@ static double phase(struct pl_srtp *srtp, int fd, struct bufs *b, size_t size, i
     return (double)(thread_cpu_ns() - c0) / (double)packets;
 }
 
-int pl_bench_limit_run(double seconds, size_t packet_size, int batch, struct pl_bench_limit *out)
+int pl_bench_limit_run(double seconds, size_t packet_size, int batch, int sessions,
+                       struct pl_bench_limit *out)
 {
     memset(out, 0, sizeof *out);
-    if (packet_size < 12 || packet_size > 1500 || batch < 1 || batch > MAX_BATCH)
+    if (packet_size < 12 || packet_size > 1500 || batch < 1 || batch > MAX_BATCH || sessions < 1 ||
+        sessions > 100000)
         return -1;
     /* A second srtp_init fails (the client loops may have made the first): the session
      * below says whether libsrtp2 is usable. */
     pl_srtp_global_init();
-    struct pl_srtp_keys keys = {.profile = PL_SRTP_AEAD_AES_128_GCM, .key_len = 28};
-    RAND_bytes(keys.local_key, sizeof keys.local_key);
-    RAND_bytes(keys.remote_key, sizeof keys.remote_key);
-    struct pl_srtp srtp;
-    if (pl_srtp_init(&srtp, &keys) != 0) {
-        fprintf(stderr, "parley-bench limit: no SRTP session\n");
+    struct pl_srtp *srtp = calloc((size_t)sessions, sizeof *srtp);
+    if (!srtp)
         return -1;
+    for (int k = 0; k < sessions; k++) {
+        struct pl_srtp_keys keys = {.profile = PL_SRTP_AEAD_AES_128_GCM, .key_len = 28};
+        RAND_bytes(keys.local_key, sizeof keys.local_key);
+        RAND_bytes(keys.remote_key, sizeof keys.remote_key);
+        if (pl_srtp_init(&srtp[k], &keys) != 0) {
+            fprintf(stderr, "parley-bench limit: no SRTP session\n");
+            for (int i = 0; i < k; i++)
+                pl_srtp_free(&srtp[i]);
+            free(srtp);
+            return -1;
+        }
     }
     int sink = socket(AF_INET, SOCK_DGRAM, 0), fd = socket(AF_INET, SOCK_DGRAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -126,11 +138,12 @@ int pl_bench_limit_run(double seconds, size_t packet_size, int batch, struct pl_
     }
     uint16_t seq = 1;
     double third = seconds / 3;
-    out->protect_ns = phase(&srtp, fd, b, packet_size, batch, third, true, false, &seq, &out->packets);
-    out->send_ns = phase(&srtp, fd, b, packet_size, batch, third, false, true, &seq, &out->packets);
-    out->both_ns = phase(&srtp, fd, b, packet_size, batch, third, true, true, &seq, &out->packets);
+    out->protect_ns = phase(srtp, sessions, fd, b, packet_size, batch, third, true, false, &seq, &out->packets);
+    out->send_ns = phase(srtp, sessions, fd, b, packet_size, batch, third, false, true, &seq, &out->packets);
+    out->both_ns = phase(srtp, sessions, fd, b, packet_size, batch, third, true, true, &seq, &out->packets);
     out->packet_size = packet_size;
     out->batch = batch;
+    out->sessions = sessions;
     rc = out->protect_ns < 0 || out->send_ns < 0 || out->both_ns < 0 ? -1 : 0;
 out:
     if (b)
@@ -140,6 +153,8 @@ out:
         close(sink);
     if (fd >= 0)
         close(fd);
-    pl_srtp_free(&srtp);
+    for (int k = 0; k < sessions; k++)
+        pl_srtp_free(&srtp[k]);
+    free(srtp);
     return rc;
 }

@@ -142,23 +142,24 @@ static void sleep_until(double t)
     nanosleep(&ts, NULL);
 }
 
-static int run_limit(double seconds, int size, int batch, bool json)
+static int run_limit(double seconds, int size, int batch, int sessions, bool json)
 {
     struct pl_bench_limit l;
-    if (pl_bench_limit_run(seconds, (size_t)size, batch, &l) != 0) {
+    if (pl_bench_limit_run(seconds, (size_t)size, batch, sessions, &l) != 0) {
         fprintf(stderr, "parley-bench limit: failed\n");
         return 1;
     }
     if (json)
-        printf("{\"limit\":{\"packets\":%llu,\"packet_size\":%zu,\"batch\":%d,\"protect_ns\":%.1f,"
-               "\"send_ns\":%.1f,\"both_ns\":%.1f}}\n", (unsigned long long)l.packets, l.packet_size,
-               l.batch, l.protect_ns, l.send_ns, l.both_ns);
+        printf("{\"limit\":{\"packets\":%llu,\"packet_size\":%zu,\"batch\":%d,\"sessions\":%d,"
+               "\"protect_ns\":%.1f,\"send_ns\":%.1f,\"both_ns\":%.1f}}\n", (unsigned long long)l.packets,
+               l.packet_size, l.batch, l.sessions, l.protect_ns, l.send_ns, l.both_ns);
     else
-        printf("limit (%zu-byte RTP, AEAD_AES_128_GCM, sendmmsg batches of %d to 127.0.0.1, CPU time):\n"
+        printf("limit (%zu-byte RTP, AEAD_AES_128_GCM over %d session(s), sendmmsg batches of %d to "
+               "127.0.0.1, CPU time):\n"
                "  srtp_protect alone        %8.1f ns/packet\n"
                "  sendmmsg alone            %8.1f ns/packet\n"
                "  protect + sendmmsg        %8.1f ns/packet = %.2f us, %.0f packets per CPU-second\n",
-               l.packet_size, l.batch, l.protect_ns, l.send_ns, l.both_ns, l.both_ns / 1000,
+               l.packet_size, l.sessions, l.batch, l.protect_ns, l.send_ns, l.both_ns, l.both_ns / 1000,
                1e9 / l.both_ns);
     return 0;
 }
@@ -173,7 +174,7 @@ int main(int argc, char **argv)
     const char *secret = NULL, *spawn = NULL, *metrics_url = NULL, *layer = "middle";
     const char *log_level = "warn", *node_log = "/tmp/parley-bench-node.log";
     int node_pid = 0, node_workers = 1, settle = 30, limit_seconds = 0, packet_size = 1000;
-    int batch = 32, max_participants = 0;
+    int batch = 32, max_participants = 0, limit_sessions = 1;
     int ramp = 20;
     bool dev_token = false, json = false, no_pub_sub = false;
     const struct pl_opt opts[] = {
@@ -206,6 +207,7 @@ int main(int argc, char **argv)
         {"limit-seconds", "PARLEY_BENCH_LIMIT_SECONDS", PL_OPT_INT, &limit_seconds, "limit mode length (also run after a scenario when > 0)"},
         {"packet-size", "PARLEY_BENCH_PACKET_SIZE", PL_OPT_INT, &packet_size, "limit mode: RTP packet size"},
         {"batch", "PARLEY_BENCH_BATCH", PL_OPT_INT, &batch, "limit mode: packets per sendmmsg"},
+        {"sessions", "PARLEY_BENCH_SESSIONS", PL_OPT_INT, &limit_sessions, "limit mode: SRTP sessions (keys) packets go round-robin over"},
         {"json", "PARLEY_BENCH_JSON", PL_OPT_BOOL, &json, "print the results as one JSON object"},
         {"log-level", "PARLEY_LOG_LEVEL", PL_OPT_STR, &log_level, "clients' log level"},
     };
@@ -229,7 +231,7 @@ int main(int argc, char **argv)
         return 2;
     }
     if (limit_mode)
-        return run_limit(limit_seconds > 0 ? limit_seconds : 6, packet_size, batch, json);
+        return run_limit(limit_seconds > 0 ? limit_seconds : 6, packet_size, batch, limit_sessions, json);
 
     cfg.ramp = ramp;
     cfg.pubs_subscribe = !no_pub_sub;
@@ -372,7 +374,7 @@ int main(int argc, char **argv)
     pl_bench_node_stop(&node);
     struct pl_bench_limit lim, *limp = NULL;
     if (limit_seconds > 0) {
-        if (pl_bench_limit_run(limit_seconds, (size_t)packet_size, batch, &lim) == 0)
+        if (pl_bench_limit_run(limit_seconds, (size_t)packet_size, batch, limit_sessions, &lim) == 0)
             limp = &lim;
         else
             fprintf(stderr, "parley-bench: the limit run failed\n");

@@ -186,6 +186,7 @@ void pl_bench_print_json(const struct pl_bench_cfg *cfg, const struct pl_bench_r
         json_object_set_new(l, "packets", json_integer((json_int_t)limit->packets));
         json_object_set_new(l, "packet_size", json_integer((json_int_t)limit->packet_size));
         json_object_set_new(l, "batch", json_integer(limit->batch));
+        json_object_set_new(l, "sessions", json_integer(limit->sessions));
         json_object_set_new(l, "protect_ns", json_real(limit->protect_ns));
         json_object_set_new(l, "send_ns", json_real(limit->send_ns));
         json_object_set_new(l, "both_ns", json_real(limit->both_ns));

@@ -115,11 +115,14 @@ struct pl_bench_limit {
     uint64_t packets;
     size_t packet_size;
     int batch;
+    int sessions;               /* SRTP sessions (keys) the packets go round-robin over */
     double protect_ns, send_ns, both_ns; /* CPU ns per packet: protect alone, send alone, both */
 };
-/* srtp_protect (AEAD_AES_128_GCM, libsrtp2) of packet_size-byte RTP packets, and sendmmsg of
- * them in batches to a 127.0.0.1 UDP sink, for about seconds each. 0 ok. */
-int pl_bench_limit_run(double seconds, size_t packet_size, int batch, struct pl_bench_limit *out);
+/* srtp_protect (AEAD_AES_128_GCM, libsrtp2) of packet_size-byte RTP packets round-robin over
+ * `sessions` keys, and sendmmsg of them in batches to a 127.0.0.1 UDP sink: about seconds/3
+ * each for protect alone, send alone, both. 0 ok. */
+int pl_bench_limit_run(double seconds, size_t packet_size, int batch, int sessions,
+                       struct pl_bench_limit *out);
 
 /* ---- results (bench/report.c) ---------------------------------------------------------------- */
 

@@ -5,7 +5,7 @@
 // parley_forwarded_rtp_total agrees with what arrived; CPU per forwarded packet is node CPU /
 // forwarded; delay was measured. No timed assertion: speed is reported, not checked.
 // Run: node tests/e2e/bench_smoke.test.mjs (PARLEY_BENCH_BIN, PARLEY_NODE_BIN)
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { NODE_BIN, REPO_ROOT, runTest, withTimeout } from './lib.mjs';
@@ -71,5 +71,13 @@ runTest('bench_smoke', async (t) => {
   }
   if (!(j.join_p50 >= 0 && j.join_p99 >= j.join_p50 && j.connect_p99 >= j.connect_p50)) {
     throw new Error(`join/connect percentiles inconsistent: ${j.join_p50}/${j.join_p99}, ${j.connect_p50}/${j.connect_p99}`);
+  }
+
+  // The limit mode: one JSON object with a cost for protect, send and both.
+  const lim = JSON.parse(execFileSync(BENCH_BIN, ['limit', '--limit-seconds', '1', '--sessions', '3', '--json'],
+    { encoding: 'utf8', timeout: 30_000 }).trim()).limit;
+  t.log(`limit: ${JSON.stringify(lim)}`);
+  if (!(lim.packets > 0 && lim.sessions === 3 && lim.protect_ns > 0 && lim.send_ns > 0 && lim.both_ns > 0)) {
+    throw new Error(`limit figures missing: ${JSON.stringify(lim)}`);
   }
 });
