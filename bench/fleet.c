@@ -108,7 +108,11 @@ static void fill_counts(struct bclient *b, struct pl_bench_counts *o)
     o->rx_video = s->rx_video_packets;
     o->rx_audio = s->rx_audio_packets;
     o->rx_bytes = s->rx_bytes;
-    o->rx_lost = s->rx_lost;
+    /* Loss lives per stream (the stats' rx_lost is not kept up). */
+    int n;
+    const struct pl_client_rx *rx = pl_client_rx_streams(b->c, &n);
+    for (int i = 0; i < n; i++)
+        o->rx_lost += rx[i].lost;
 }
 
 /* Subscribes to the meeting's publishers that have joined and are not subscribed yet. The plan
