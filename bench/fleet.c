@@ -264,7 +264,9 @@ static void *thread_main(void *arg)
     GMainContext *ctx = pl_client_loop_context(t->loop);
     for (int i = 0; i < 100 && g_main_context_iteration(ctx, FALSE); i++)
         ;
+    pthread_mutex_lock(&create_mu); /* as for creation: lws context teardown unloads plugins */
     pl_client_loop_free(t->loop);
+    pthread_mutex_unlock(&create_mu);
     t->loop = NULL;
     return NULL;
 }
