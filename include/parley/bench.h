@@ -80,8 +80,8 @@ struct pl_bench_node {
     char log_path[256];
 };
 
-/* Starts parley-node at path on free 127.0.0.1 ports with a random token secret; waits for
- * /healthz. extra_args: more flags for the node (may be NULL). 0 ok. */
+/* Starts parley-node at path on free 127.0.0.1 ports with a random token secret, its output
+ * to log_path; waits for /healthz (10 s). 0 ok. */
 int pl_bench_node_spawn(struct pl_bench_node *n, const char *path, int workers,
                         int max_participants, const char *log_path);
 void pl_bench_node_stop(struct pl_bench_node *n); /* SIGTERM, then SIGKILL after 5 s */
