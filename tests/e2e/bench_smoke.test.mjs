@@ -2,7 +2,7 @@
 // publisher (simulcast + audio) and 3 subscribers at the middle layer for a few seconds and
 // prints one JSON object. Its figures must agree with each other: what subscribers received is
 // what the publisher sent on the middle layer and audio, times 3 (within 3%); the node's
-// parley_forwarded_rtp_total agrees with what arrived; CPU per forwarded packet is node CPU /
+// parley_forwarded_rtp_total agrees with what arrived (within 5%); CPU per forwarded packet is node CPU /
 // forwarded; delay was measured. No timed assertion: speed is reported, not checked.
 // Run: node tests/e2e/bench_smoke.test.mjs (PARLEY_BENCH_BIN, PARLEY_NODE_BIN)
 import { execFileSync, spawn } from 'node:child_process';
@@ -24,7 +24,7 @@ runTest('bench_smoke', async (t) => {
   if (!fs.existsSync(BENCH_BIN)) throw new Error(`parley-bench not found at ${BENCH_BIN}`);
   const nodeLog = path.join(t.tmpDir, 'node.log');
   const args = ['--spawn-node', NODE_BIN, '--node-log', nodeLog, '--meetings', '1', '--publishers', '1',
-    '--subscribers', '3', '--layer', 'middle', '--audio', '--duration', '4', '--warmup', '1',
+    '--subscribers', '3', '--layer', 'middle', '--audio', '--duration', '6', '--warmup', '1',
     '--full-subscribers', '1', '--json'];
   t.log(`parley-bench ${args.join(' ')}`);
   const proc = spawn(BENCH_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -53,7 +53,7 @@ runTest('bench_smoke', async (t) => {
   if (j.subscriptions !== 3 || j.subscriptions_wanted !== 3) {
     throw new Error(`expected 3 subscriptions made of 3, got ${j.subscriptions} of ${j.subscriptions_wanted}`);
   }
-  if (!(j.window_s > 3)) throw new Error(`measurement window ${j.window_s} s, expected about 4`);
+  if (!(j.window_s > 5)) throw new Error(`measurement window ${j.window_s} s, expected about 6`);
   // The publisher sends 3 layers + audio; subscribers get the middle layer + audio: less than
   // everything sent, each of the 3, and more than a third of it.
   if (!(j.expected > j.sent && j.expected < 3 * j.sent)) {
@@ -62,7 +62,8 @@ runTest('bench_smoke', async (t) => {
   near(j.received, j.expected, 0.03, 'packets received vs publisher sent x subscribers');
   near(j.received_vs_expected, j.received / j.expected, 1e-6, 'received_vs_expected');
   if (!j.node_proc || !j.node_metrics) throw new Error('node figures missing (/proc or /metrics)');
-  near(j.forwarded, j.received + j.lost, 0.03, 'node forwarded vs subscribers received + lost');
+  // The node's counter is read over HTTP at the window's edges: a looser bound than the clients'.
+  near(j.forwarded, j.received + j.lost, 0.05, 'node forwarded vs subscribers received + lost');
   near(j.us_per_forwarded, (j.node_cpu_s * 1e6) / j.forwarded, 1e-6, 'us_per_forwarded = node CPU / forwarded');
   near(j.forwarded_pps, j.forwarded / j.window_s, 1e-6, 'forwarded_pps');
   if (!(j.node_rss_mb > 1)) throw new Error(`node RSS ${j.node_rss_mb} MB`);
