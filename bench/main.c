@@ -337,7 +337,13 @@ int main(int argc, char **argv)
                 all_started_at = now;
             int settled = count_state(snap[1], n, PL_CLIENT_MEDIA) + count_state(snap[1], n, PL_CLIENT_FAILED) +
                           count_state(snap[1], n, PL_CLIENT_CLOSED);
-            if (started && (settled == n || now - all_started_at > settle)) {
+            /* A host that never joins holds its meeting's clients back: give up on the ramp
+             * some time after it should have ended. */
+            bool overdue = now - t0 > (double)n / cfg.ramp + 2.0 * settle;
+            if ((started && (settled == n || now - all_started_at > settle)) || overdue) {
+                if (overdue && settled < n)
+                    fprintf(stderr, "parley-bench: %d clients still without media; measuring anyway\n",
+                            n - settled);
                 phase = WARMUP;
                 phase_end = now + cfg.warmup;
             }
