@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -67,6 +68,8 @@ int pl_bench_node_spawn(struct pl_bench_node *n, const char *path, int workers,
     if (pid < 0)
         return -1;
     if (pid == 0) {
+        /* The node goes with the harness, even when the harness dies. */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
         int fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (fd >= 0) {
             dup2(fd, 1);
