@@ -25,7 +25,7 @@ struct pl_client_loop {
 #define CL_RING 512             /* packets kept per video layer for NACKs (~1 s at 2 Mbit/s) */
 #define CL_MAX_PAYLOAD 1200     /* RTP payload limit (the header and SRTP trailer come on top) */
 #define CL_PKT_CAP (1500 + PL_SRTP_MAX_TRAILER)
-#define CL_MAX_USERS PL_NODE_MSG_MAX_USERS
+#define CL_MAX_USERS 64 /* users a client keeps track of (the first ones listed) */
 
 struct ring_entry {
     uint16_t seq;

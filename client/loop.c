@@ -1,10 +1,17 @@
 /* The loop clients share: a GMainContext with libwebsockets on it (its glib event-lib plugin,
  * libwebsockets-evlib-glib, loaded at run time) and the DTLS certificate. */
 #include <libwebsockets.h>
+#include <pthread.h>
 #include <stdlib.h>
 
 #include "client_int.h"
 #include "parley/log.h"
+
+/* libsrtp2's srtp_init fails when called a second time (its debug module is already
+ * registered), so a process with several loops initialises it once. */
+static pthread_once_t srtp_once = PTHREAD_ONCE_INIT;
+static int srtp_status = -1;
+static void srtp_init_once(void) { srtp_status = pl_srtp_global_init(); }
 
 struct pl_client_loop *pl_client_loop_new(GMainContext *ctx)
 {
@@ -13,7 +20,8 @@ struct pl_client_loop *pl_client_loop_new(GMainContext *ctx)
         return NULL;
     l->ctx = ctx ? g_main_context_ref(ctx) : g_main_context_new();
     l->loop = g_main_loop_new(l->ctx, FALSE);
-    if (pl_srtp_global_init() != 0)
+    pthread_once(&srtp_once, srtp_init_once);
+    if (srtp_status != 0)
         goto fail;
     l->dtls = pl_dtls_ctx_new(l->fingerprint);
     if (!l->dtls)

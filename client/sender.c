@@ -146,6 +146,8 @@ void cl_send_rtp(struct pl_client *c, struct out_stream *s, bool marker, uint32_
     } else {
         c->st.tx_video_packets++;
         c->st.tx_video_bytes += len;
+        if (s->layer < 3)
+            c->st.tx_layer_packets[s->layer]++;
     }
     protect_and_send(c, h + len);
 }

@@ -4,6 +4,7 @@
  * exporter. Datagrams arrive in on_recv; STUN never reaches it (libnice keeps it). */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "client_int.h"
 #include "parley/log.h"
@@ -74,13 +75,21 @@ static void on_gathering_done(NiceAgent *agent, guint stream_id, gpointer data)
 
 static void on_state(NiceAgent *agent, guint stream_id, guint component, guint state, gpointer data)
 {
-    (void)agent;
-    (void)stream_id;
-    (void)component;
     struct pl_client *c = data;
     PL_DEBUG("client", "%s: ICE %s", c->o.account_id, nice_component_state_to_string(state));
     if (state == NICE_COMPONENT_STATE_FAILED && c->state != PL_CLIENT_CLOSED)
         cl_fail(c, "ICE failed");
+    /* Many clients share one loop (the load harness): a bigger receive buffer rides out a
+     * loop that runs late for a moment instead of dropping media and the node's STUN answers.
+     * The kernel caps it at net.core.rmem_max. */
+    if (state == NICE_COMPONENT_STATE_READY) {
+        GSocket *sock = nice_agent_get_selected_socket(agent, stream_id, component);
+        if (sock) {
+            int size = 1 << 20;
+            setsockopt(g_socket_get_fd(sock), SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+            g_object_unref(sock);
+        }
+    }
     /* DTLS starts once a pair works (the node is ICE-lite and answers checks at once). */
     if ((state == NICE_COMPONENT_STATE_CONNECTED || state == NICE_COMPONENT_STATE_READY) &&
         c->have_answer && !c->dtls)

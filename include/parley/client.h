@@ -100,6 +100,7 @@ struct pl_client_stats {
     /* One-way delay of synthetic payloads (send stamp -> arrival, CLOCK_REALTIME). */
     uint64_t delay_count;
     uint32_t delay_hist[PL_CLIENT_DELAY_BUCKETS + 1];
+    uint64_t tx_layer_packets[3]; /* video packets sent per simulcast layer (0 lowest; one layer: 0) */
 };
 
 enum pl_client_event {

@@ -46,7 +46,7 @@ int pl_offer_write(const struct pl_offer_params *p, char *out, size_t cap);
 
 /* ---- the node's signaling packets (client/node_msg.c) ----------------------------------- */
 
-#define PL_NODE_MSG_MAX_USERS 64
+#define PL_NODE_MSG_MAX_USERS 1000 /* a meeting may be bigger than what a client keeps (CL_MAX_USERS) */
 #define PL_NODE_MSG_MAX_SLOTS 128
 
 enum pl_node_msg_type {
