@@ -234,7 +234,7 @@ static void note_transport_seq(struct pl_peer *p, const struct pl_rtp *r)
     uint16_t seq;
     uint8_t id = p->ext_id[PL_EXT_TRANSPORT_CC];
     if (p->twcc && id && pl_rtp_ext_find(r, id, &val, &vlen) && pl_twcc_ext_read(val, vlen, &seq) == 0)
-        pl_twcc_recv_record(p->twcc, seq, pl_now_us());
+        pl_twcc_recv_record(p->twcc, seq, p->w->rx_arrival_us);
 }
 
 /* RFC 6464: the low 7 bits are the level in -dBov (127 = silence). */
@@ -374,7 +374,7 @@ void pl_forward_rtp(struct pl_peer *p, uint8_t *data, size_t len)
         unwrap_rtx(p, t, layer, &r);
         return;
     }
-    pl_rx_stats_on_packet(&t->layers[layer].rx, r.seq, r.ts, pl_track_clock(t), pl_now_us());
+    pl_rx_stats_on_packet(&t->layers[layer].rx, r.seq, r.ts, pl_track_clock(t), p->w->rx_arrival_us);
     /* Losses on the way in are NACKed upstream; past repair, a keyframe is asked for. */
     struct pl_nack_gen *nack = t->layers[layer].nack;
     if (nack && pl_nack_gen_on_packet(nack, r.seq, pl_now_ms()))

@@ -1,4 +1,4 @@
-/* A media worker: thread, loop, UDP socket, receive path and command handling. */
+/* A media worker: thread, loop, timers and command handling (the socket: udp_in.c, udp_out.c). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -9,9 +9,6 @@
 #include "parley/time.h"
 #include "worker_int.h"
 
-/* libuv's recvmmsg reads one datagram per 64 KiB of the buffer it is given (at most 20). */
-#define PL_RX_CHUNK (64 * 1024)
-#define PL_RX_BATCH 20
 #define PL_POOL_MAX 65536
 
 bool pl_test_drop(struct pl_worker *w)
@@ -22,76 +19,6 @@ bool pl_test_drop(struct pl_worker *w)
     w->rng ^= w->rng >> 7;
     w->rng ^= w->rng << 17;
     return (double)(w->rng >> 11) / (double)(1ull << 53) < w->cfg.drop_rate;
-}
-
-static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
-{
-    struct pl_worker *w = h->data;
-    (void)suggested;
-    *buf = uv_buf_init((char *)w->rx_buf, (unsigned)w->rx_buf_len);
-}
-
-static void on_datagram(struct pl_worker *w, uint8_t *data, size_t len, const struct sockaddr *from)
-{
-    w->stats.rx_packets++;
-    w->stats.rx_bytes += len;
-    if (pl_test_drop(w)) {
-        w->stats.rx_dropped++;
-        return;
-    }
-    switch (pl_classify(data, len)) {
-    case PL_PKT_STUN:
-        w->stats.rx_stun++;
-        pl_ice_on_stun(w, data, len, from);
-        return;
-    case PL_PKT_DTLS: {
-        w->stats.rx_dtls++;
-        struct pl_peer *p = pl_peer_by_addr(w, from);
-        if (p)
-            pl_peer_on_dtls(p, data, len);
-        else
-            w->stats.rx_dropped++;
-        return;
-    }
-    case PL_PKT_RTP: {
-        w->stats.rx_rtp++;
-        struct pl_peer *p = pl_peer_by_addr(w, from);
-        if (p && p->srtp_ready)
-            pl_forward_rtp(p, data, len);
-        else
-            w->stats.rx_dropped++;
-        return;
-    }
-    case PL_PKT_RTCP: {
-        w->stats.rx_rtcp++;
-        struct pl_peer *p = pl_peer_by_addr(w, from);
-        if (p && p->srtp_ready)
-            pl_forward_rtcp(p, data, len);
-        else
-            w->stats.rx_dropped++;
-        return;
-    }
-    default:
-        w->stats.rx_dropped++;
-        return;
-    }
-}
-
-static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr,
-                    unsigned flags)
-{
-    struct pl_worker *w = h->data;
-    (void)buf;
-    if (nread > 0 && addr) {
-        on_datagram(w, (uint8_t *)buf->base, (size_t)nread, addr);
-        return;
-    }
-    /* End of a recvmmsg batch (UV_UDP_MMSG_FREE) or nothing more to read: send what the
-     * batch produced with one sendmmsg. The buffer is the worker's own; nothing to free. */
-    if (nread < 0)
-        PL_WARN("worker", "udp receive error: %s", uv_strerror((int)nread));
-    (void)flags;
-    pl_out_flush(w);
 }
 
 /* Anything queued outside a receive batch (timers, commands) goes out before the loop sleeps. */
@@ -272,35 +199,6 @@ static void handle_command(struct pl_mailbox *mb, struct pl_msg *msg, void *user
     free(msg);
 }
 
-static int open_socket(struct pl_worker *w)
-{
-    struct sockaddr_storage ss;
-    memset(&ss, 0, sizeof ss);
-    int family = AF_INET;
-    if (uv_ip4_addr(w->bind_ip, w->cfg.port, (struct sockaddr_in *)&ss) != 0) {
-        if (uv_ip6_addr(w->bind_ip, w->cfg.port, (struct sockaddr_in6 *)&ss) != 0)
-            return UV_EINVAL;
-        family = AF_INET6;
-    }
-    int rc = uv_udp_init_ex(&w->loop, &w->udp, (unsigned)family | UV_UDP_RECVMMSG);
-    if (rc)
-        return rc;
-    w->udp.data = w;
-    rc = uv_udp_bind(&w->udp, (struct sockaddr *)&ss, 0);
-    if (rc)
-        return rc;
-    uv_os_fd_t fd;
-    rc = uv_fileno((uv_handle_t *)&w->udp, &fd);
-    if (rc)
-        return rc;
-    w->fd = fd;
-    int sz = 4 * 1024 * 1024;
-    uv_recv_buffer_size((uv_handle_t *)&w->udp, &sz);
-    sz = 4 * 1024 * 1024;
-    uv_send_buffer_size((uv_handle_t *)&w->udp, &sz);
-    return uv_udp_recv_start(&w->udp, on_alloc, on_recv);
-}
-
 static void close_walk(uv_handle_t *h, void *arg)
 {
     (void)arg;
@@ -323,6 +221,7 @@ static void shutdown_loop(struct pl_worker *w)
     pl_mailbox_close(&w->inbox);
     uv_walk(&w->loop, close_walk, NULL);
     uv_run(&w->loop, UV_RUN_DEFAULT);
+    pl_in_close_fd(w);
 }
 
 static void thread_main(void *arg)
@@ -333,11 +232,12 @@ static void thread_main(void *arg)
     if (!w->start_error)
         w->start_error = pl_mailbox_init(&w->inbox, &w->loop, handle_command, w);
     if (!w->start_error)
-        w->start_error = open_socket(w);
+        w->start_error = pl_in_open(w);
     if (w->start_error) {
         uv_sem_post(&w->started);
         uv_walk(&w->loop, close_walk, NULL);
         uv_run(&w->loop, UV_RUN_DEFAULT);
+        pl_in_close_fd(w);
         uv_loop_close(&w->loop);
         return;
     }
@@ -370,7 +270,6 @@ static void free_worker(struct pl_worker *w)
     pl_map_destroy(&w->peers_by_addr);
     pl_map_destroy(&w->peers_by_ufrag);
     pl_pool_destroy(&w->bufs);
-    free(w->rx_buf);
     pl_free_stream_stats(w);
     pl_chat_free_all(w);
     pthread_mutex_destroy(&w->stats_mu);
@@ -387,16 +286,14 @@ struct pl_worker *pl_worker_start(const struct pl_worker_config *cfg)
     snprintf(w->bind_ip, sizeof w->bind_ip, "%s", cfg->bind_ip);
     w->cfg.bind_ip = w->bind_ip;
     w->rng = 0x9E3779B97F4A7C15ull ^ (uint64_t)(cfg->index + 1) ^ pl_now_us();
-    w->rx_buf_len = (size_t)PL_RX_CHUNK * PL_RX_BATCH;
-    w->rx_buf = malloc(w->rx_buf_len);
+    w->fd = -1;
     w->dtls_ctx = pl_dtls_ctx_clone(cfg->dtls_template);
     pthread_mutex_init(&w->stats_mu, NULL);
     if (uv_sem_init(&w->started, 0) != 0) {
-        free(w->rx_buf);
         free(w);
         return NULL;
     }
-    if (!w->rx_buf || !w->dtls_ctx || pl_pool_init(&w->bufs, PL_PKT_BUF, 256, PL_POOL_MAX) ||
+    if (!w->dtls_ctx || pl_pool_init(&w->bufs, PL_PKT_BUF, 256, PL_POOL_MAX) ||
         pl_map_init(&w->peers_by_id, 64) || pl_map_init(&w->peers_by_addr, 64) ||
         pl_map_init(&w->peers_by_ufrag, 64)) {
         free_worker(w);

@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <pthread.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
 #include <uv.h>
 
 #include "parley/dtls.h"
@@ -147,12 +149,27 @@ struct pl_out_pkt {
     socklen_t addr_len;
 };
 
+/* udp_in.c: one recvmmsg batch. Datagrams larger than a slot are dropped (MSG_TRUNC): peers
+ * send at most ~1200-byte packets and DTLS records. */
+#define PL_RX_BATCH 64
+#define PL_RX_SLOT 4096
+struct pl_rx {
+    uint8_t bufs[PL_RX_BATCH][PL_RX_SLOT];
+    struct mmsghdr msgs[PL_RX_BATCH];
+    struct iovec iov[PL_RX_BATCH];
+    struct sockaddr_storage addrs[PL_RX_BATCH];
+    union {
+        struct cmsghdr align;
+        uint8_t buf[CMSG_SPACE(sizeof(struct timespec))];
+    } ctrl[PL_RX_BATCH];
+};
+
 struct pl_worker {
     struct pl_worker_config cfg;
     char bind_ip[64];
     uv_thread_t thread;
     uv_loop_t loop;
-    uv_udp_t udp;
+    uv_poll_t rx_poll;     /* the UDP socket, read by udp_in.c */
     int fd;
     uv_timer_t tick;
     uv_timer_t feedback;   /* transport-cc feedback to publishers */
@@ -163,8 +180,8 @@ struct pl_worker {
     int start_error;
     bool stopping;
     struct pl_dtls_ctx *dtls_ctx;
-    uint8_t *rx_buf;       /* one big buffer for recvmmsg, reused for every batch */
-    size_t rx_buf_len;
+    struct pl_rx rx;       /* recvmmsg buffers, reused for every batch */
+    uint64_t rx_arrival_us; /* kernel arrival time of the datagram being handled (monotonic) */
     struct pl_pool bufs;   /* packet buffers for everything sent */
     struct pl_map peers_by_id;
     struct pl_map peers_by_addr;
@@ -208,6 +225,11 @@ void pl_free_stream_stats(struct pl_worker *w);
 
 /* worker.c: test aid (--drop-rate): true for the datagrams to lose. */
 bool pl_test_drop(struct pl_worker *w);
+
+/* udp_in.c: binds the worker's socket and starts reading it; the fd is closed apart, once
+ * the loop has closed the poll handle. */
+int pl_in_open(struct pl_worker *w);
+void pl_in_close_fd(struct pl_worker *w);
 
 /* udp_out.c */
 uint8_t *pl_out_buf(struct pl_worker *w);                 /* NULL when the pool is exhausted */
