@@ -64,8 +64,14 @@ void api_node_heartbeat(struct ctl_req *r)
     const char *p[4] = {r->params[0], meetings[0] ? meetings : NULL,
                         participants[0] ? participants : NULL,
                         d ? (json_is_true(d) ? "true" : "false") : NULL};
+    /* A heartbeat is also the progress of the node's active recordings: its recorder runs in
+     * the node, so while the node beats they are alive; housekeeping aborts them only once
+     * the beats stop (or a start or stop hangs). */
     ctl_sql_json(r,
-                 "UPDATE nodes SET last_heartbeat = now(),"
+                 "WITH rec AS (UPDATE recordings SET progress_at = now()"
+                 "  WHERE status = 'active' AND meeting_id IN"
+                 "  (SELECT id FROM meetings WHERE node_id = $1 AND status = 'live'))"
+                 " UPDATE nodes SET last_heartbeat = now(),"
                  "  reported_meetings = coalesce($2::integer, reported_meetings),"
                  "  reported_participants = coalesce($3::integer, reported_participants),"
                  "  draining = coalesce($4::boolean, draining)"

@@ -195,4 +195,20 @@ runTest('control_recordings', async (ctx) => {
     [['aborted']], 'a recording.failed event for the abort');
   const s2 = (await expect(201, url, 'POST', `/meetings/${m2.meeting_id}/record`, { token: hA })).json;
   assert(s2.recording_id !== s1.recording_id, 'a new recording starts after the abort');
+
+  ctx.log('an active recording lives while its node heartbeats, and is aborted once it stops');
+  ctx.pg.sql(`UPDATE recordings SET status = 'active' WHERE id = '${s2.recording_id}'`);
+  const nodeId = ctx.pg.sql("SELECT id FROM nodes WHERE name = 'n1'")[0][0];
+  for (let i = 0; i < 20; i++) { // 6 s: more than one housekeeping pass (every 5 s)
+    await expect(200, url, 'POST', `/nodes/${nodeId}/heartbeat`, { token: node, body: { meetings: 1, participants: 1 } });
+    await sleep(300);
+  }
+  assertEq(ctx.pg.sql(`SELECT status FROM recordings WHERE id = '${s2.recording_id}'`), [['active']],
+    'a recording on a heartbeating node is not stale (6 s of beats, 1 s threshold)');
+  status = 'active';
+  for (let i = 0; i < 40 && status !== 'aborted'; i++) {
+    await sleep(250);
+    status = ctx.pg.sql(`SELECT status FROM recordings WHERE id = '${s2.recording_id}'`)[0][0];
+  }
+  assertEq(status, 'aborted', 'the recording is aborted once its node stops heartbeating');
 });
