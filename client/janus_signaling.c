@@ -55,7 +55,7 @@ static int send_body(struct pl_client *c, const char *tx, json_t *body, json_t *
 static gboolean on_keepalive(gpointer data)
 {
     struct pl_client *c = data;
-    if (c->j_session && c->wsi)
+    if (c->j_session && c->wsi && !c->j_leaving)
         cl_sig_send_json(c, request(c, "keepalive", "ka"));
     return G_SOURCE_CONTINUE;
 }
@@ -175,6 +175,8 @@ int cl_janus_leave(struct pl_client *c)
 
 static void on_plugin(struct pl_client *c, const struct pl_janus_msg *m)
 {
+    if (c->j_leaving)
+        return; /* e.g. offers updated as others leave: the session is being destroyed */
     if (m->error_code) {
         if (m->error_code == ROOM_EXISTS && tx_is(m, "room")) {
             join_publisher(c);
