@@ -6,9 +6,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,6 +116,23 @@ static bool port_open(const char *ip, int port)
     return ok;
 }
 
+/* Whether ip sits on an interface that is not a loopback one (where Janus gathers). */
+static bool on_real_interface(const char *ip)
+{
+    struct in_addr want;
+    struct ifaddrs *ifs;
+    if (inet_pton(AF_INET, ip, &want) != 1 || getifaddrs(&ifs) != 0)
+        return false;
+    bool found = false;
+    for (struct ifaddrs *i = ifs; i && !found; i = i->ifa_next)
+        if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET && !(i->ifa_flags & IFF_LOOPBACK) &&
+            (i->ifa_flags & IFF_UP) &&
+            ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr == want.s_addr)
+            found = true;
+    freeifaddrs(ifs);
+    return found;
+}
+
 static void remove_conf(struct pl_bench_node *n)
 {
     if (!n->conf_dir[0])
@@ -137,9 +157,14 @@ int pl_bench_janus_spawn(struct pl_bench_node *n, const char *bin, const char *i
         fprintf(stderr, "parley-bench: --janus-ip %s is not an IPv4 address\n", ip);
         return -1;
     }
+    if (!on_real_interface(ip)) {
+        fprintf(stderr, "parley-bench: %s is on no non-loopback interface that is up: Janus would "
+                "gather no ICE candidate (run the harness inside bench/janus_netns.sh)\n", ip);
+        return -1;
+    }
     int port = free_tcp_port(ip);
     if (port < 0) {
-        fprintf(stderr, "parley-bench: cannot bind %s (run inside bench/janus_netns.sh?)\n", ip);
+        fprintf(stderr, "parley-bench: cannot bind %s\n", ip);
         return -1;
     }
     snprintf(n->conf_dir, sizeof n->conf_dir, "/tmp/parley-bench-janus-XXXXXX");
