@@ -27,8 +27,11 @@
 #define LIB_DIR "/usr/lib/x86_64-linux-gnu/janus"
 
 int pl_bench_janus_config(char *out, size_t cap, const char *conf_dir, const char *ip,
-                          const char *disable_plugins, const char *disable_transports)
+                          int event_loops, const char *disable_plugins, const char *disable_transports)
 {
+    char loops[48] = "";
+    if (event_loops > 0)
+        snprintf(loops, sizeof loops, "\tevent_loops = %d\n", event_loops);
     int n = snprintf(out, cap,
         "general: {\n"
         "\tconfigs_folder = \"%s\"\n"
@@ -37,6 +40,7 @@ int pl_bench_janus_config(char *out, size_t cap, const char *conf_dir, const cha
         "\tevents_folder = \"" LIB_DIR "/events\"\n"
         "\tloggers_folder = \"" LIB_DIR "/loggers\"\n"
         "\tdebug_level = 3\n"
+        "%s"
         "}\n"
         "media: {\n}\n"
         "nat: {\n"
@@ -49,7 +53,7 @@ int pl_bench_janus_config(char *out, size_t cap, const char *conf_dir, const cha
         "transports: {\n\tdisable = \"%s\"\n}\n"
         "loggers: {\n\tdisable = \"libjanus_jsonlog.so\"\n}\n"
         "events: {\n\tbroadcast = false\n}\n",
-        conf_dir, ip, disable_plugins, disable_transports);
+        conf_dir, loops, ip, disable_plugins, disable_transports);
     return n > 0 && (size_t)n < cap ? n : -1;
 }
 
@@ -149,7 +153,7 @@ static void remove_conf(struct pl_bench_node *n)
 }
 
 int pl_bench_janus_spawn(struct pl_bench_node *n, const char *bin, const char *ip,
-                         const char *log_path)
+                         int event_loops, const char *log_path)
 {
     memset(n, 0, sizeof *n);
     struct sockaddr_in probe;
@@ -175,7 +179,7 @@ int pl_bench_janus_spawn(struct pl_bench_node *n, const char *bin, const char *i
     char plugins[2048], transports[1024], jcfg[4096];
     disable_list(LIB_DIR "/plugins", "libjanus_videoroom.so", plugins, sizeof plugins);
     disable_list(LIB_DIR "/transports", "libjanus_websockets.so", transports, sizeof transports);
-    if (pl_bench_janus_config(jcfg, sizeof jcfg, n->conf_dir, ip, plugins, transports) < 0 ||
+    if (pl_bench_janus_config(jcfg, sizeof jcfg, n->conf_dir, ip, event_loops, plugins, transports) < 0 ||
         write_file(n->conf_dir, "janus.jcfg", "%s", jcfg) != 0 ||
         write_file(n->conf_dir, "janus.transport.websockets.jcfg",
                    "general: {\n\tjson = \"compact\"\n\tws = true\n\tws_port = %d\n\tws_ip = \"%s\"\n"

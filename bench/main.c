@@ -177,13 +177,14 @@ int main(int argc, char **argv)
     const char *janus_log = "/tmp/parley-bench-janus.log";
     int node_pid = 0, node_workers = 1, settle = 30, limit_seconds = 0, packet_size = 1000;
     int batch = 32, max_participants = 0, limit_sessions = 1;
-    int ramp = 20;
+    int ramp = 20, janus_loops = 0;
     bool dev_token = false, json = false, no_pub_sub = false;
     const struct pl_opt opts[] = {
         {"target", "PARLEY_BENCH_TARGET", PL_OPT_STR, &target, "parley (a parley-node) or janus (Janus VideoRoom, started by the harness; run inside bench/janus_netns.sh)"},
         {"janus-bin", "PARLEY_JANUS_BIN", PL_OPT_STR, &janus_bin, "--target janus: the janus binary"},
         {"janus-ip", "PARLEY_JANUS_IP", PL_OPT_STR, &janus_ip, "--target janus: Janus' address (WebSocket and ICE) and the clients' (a non-loopback interface's)"},
         {"janus-log", "PARLEY_JANUS_LOG", PL_OPT_STR, &janus_log, "--target janus: Janus' log file"},
+        {"janus-event-loops", "PARLEY_JANUS_EVENT_LOOPS", PL_OPT_INT, &janus_loops, "--target janus: Janus' event_loops (0: its default, a thread per handle)"},
         {"url", "PARLEY_URL", PL_OPT_STR, &cfg.url, "the node's signaling WebSocket (without --spawn-node)"},
         {"token-secret", "PARLEY_TOKEN_SECRET", PL_OPT_STR, &secret, "mint join tokens with the node's --token-secret"},
         {"dev-token", "PARLEY_DEV_TOKEN", PL_OPT_BOOL, &dev_token, "get join tokens from the node's /dev/token instead"},
@@ -271,7 +272,7 @@ int main(int argc, char **argv)
     char http_base[128] = "";
     int n = pl_bench_plan_size(&cfg);
     if (janus) {
-        if (pl_bench_janus_spawn(&node, janus_bin, janus_ip, janus_log) != 0)
+        if (pl_bench_janus_spawn(&node, janus_bin, janus_ip, janus_loops, janus_log) != 0)
             return 1;
         cfg.url = node.url;
         metrics_url = NULL; /* Janus has no /metrics: forwarded = received + lost (report.c) */

@@ -93,15 +93,18 @@ void pl_bench_node_stop(struct pl_bench_node *n); /* SIGTERM, then SIGKILL after
  * and WebSockets disabled; WebSockets on ip at a free port), starts `bin` with it, its output
  * to log_path, and waits until the WebSocket port accepts (10 s). ip must be an address of a
  * non-loopback interface (Janus gathers no candidate on loopback): bench/janus_netns.sh makes
- * one in a network namespace. 0 ok; stop with pl_bench_node_stop (removes the folder). */
+ * one in a network namespace. event_loops > 0 sets Janus' event_loops (handles share that
+ * many loop threads; 0 keeps Janus' default: a thread and loop per handle). 0 ok; stop with
+ * pl_bench_node_stop (removes the folder). */
 int pl_bench_janus_spawn(struct pl_bench_node *n, const char *bin, const char *ip,
-                         const char *log_path);
+                         int event_loops, const char *log_path);
 /* The text of janus.jcfg for that ip and configuration folder, with `disable` the plugins
  * (or transports) to skip: into out (cap bytes). Returns the length or -1. */
 /* Removes the configuration folder (pl_bench_node_stop calls it). */
 void pl_bench_janus_cleanup(struct pl_bench_node *n);
 int pl_bench_janus_config(char *out, size_t cap, const char *conf_dir, const char *ip,
-                          const char *disable_plugins, const char *disable_transports);
+                          int event_loops, const char *disable_plugins,
+                          const char *disable_transports);
 
 struct pl_bench_proc {
     bool ok;
