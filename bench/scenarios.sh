@@ -3,8 +3,8 @@
 # itself; the 10x10 one also against Janus VideoRoom right after (same flags, --target janus,
 # inside bench/janus_netns.sh: needs root). JSON results (and the progress lines) go to OUT
 # (default /tmp/parley-bench-results). Each run lasts well under a minute.
-# Usage: bench/scenarios.sh [BUILD_DIR] [OUT] [NAME...]   (NAMEs: limit 10x10 10x10-janus 1x500
-# 1x50; default all)
+# Usage: bench/scenarios.sh [BUILD_DIR] [OUT] [NAME...]   (NAMEs: limit 10x10 10x10-janus
+# 10x10-janus-el2 1x500 1x50; default all)
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-build}
@@ -43,6 +43,8 @@ fi
 s10x10="--sessions 100 --meetings 10 --publishers 10 --subscribers 0 --layer middle --fps 15 --ramp 10"
 run 10x10 $common $s10x10
 run_janus 10x10-janus $common $s10x10
+# ... and Janus with its handles sharing 2 loop threads (event_loops) instead of one thread each.
+run_janus 10x10-janus-el2 $common $s10x10 --janus-event-loops 2
 # 1 publisher x 500 subscribers (middle layer).
 run 1x500 $common --sessions 500 --meetings 1 --publishers 1 --subscribers 500 --layer middle --fps 30 --ramp 25
 # 1 meeting x 50 participants, each subscribing to the 49 others at the low layer.
