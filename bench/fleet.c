@@ -161,8 +161,10 @@ static void sync_subs(struct bclient *b, struct pl_client *c)
 }
 
 /* Janus: feed ids are the plan index + 1 (pl_client_opts.janus_feed), rooms the meeting + 1.
- * A subscriber joins once every other publisher of its meeting has media (or failed), with
- * all their feeds in one join: one offer, no renegotiation during the ramp. */
+ * By default a subscriber joins once every other publisher of its meeting has media (or
+ * failed), with all their feeds in one join: one offer, no renegotiation during the ramp.
+ * With janus_incremental it subscribes to each publisher once that one has media, as the
+ * Parley target does; Janus then sends an updated offer each time. */
 static uint64_t janus_feed(const struct pl_bench_fleet *f, const struct bclient *b)
 {
     return (uint64_t)(b - f->cl) + 1;
@@ -172,20 +174,27 @@ static void sync_subs_janus(struct bclient *b)
 {
     struct pl_bench_fleet *f = b->f;
     struct pl_client *rc = b->sub ? b->sub : b->c;
-    if (!rc || b->subs)
+    if (!rc)
         return;
     uint64_t feeds[MAX_PUBS];
-    int k = 0;
+    int idx[MAX_PUBS], k = 0;
     for (int j = 0; j < f->cfg.publishers && j < MAX_PUBS; j++) {
         struct bclient *p = &f->cl[j * f->cfg.meetings + b->meeting];
-        if (p == b || atomic_load(&p->failed))
+        if (p == b || b->subscribed[j] || atomic_load(&p->failed))
             continue;
-        if (!atomic_load(&p->in_meeting))
-            return; /* not everyone is in yet */
+        if (!atomic_load(&p->in_meeting)) {
+            if (!f->cfg.janus_incremental)
+                return; /* not everyone is in yet */
+            continue;
+        }
+        idx[k] = j;
         feeds[k++] = janus_feed(f, p);
     }
     if (k && pl_client_janus_subscribe(rc, feeds, k) == 0)
-        b->subs = k;
+        for (int i = 0; i < k; i++) {
+            b->subscribed[idx[i]] = true;
+            b->subs++;
+        }
 }
 
 static void on_event(struct pl_client *c, enum pl_client_event ev, void *user)

@@ -184,6 +184,7 @@ int main(int argc, char **argv)
         {"janus-bin", "PARLEY_JANUS_BIN", PL_OPT_STR, &janus_bin, "--target janus: the janus binary"},
         {"janus-ip", "PARLEY_JANUS_IP", PL_OPT_STR, &janus_ip, "--target janus: Janus' address (WebSocket and ICE) and the clients' (a non-loopback interface's)"},
         {"janus-log", "PARLEY_JANUS_LOG", PL_OPT_STR, &janus_log, "--target janus: Janus' log file"},
+        {"janus-incremental", "PARLEY_JANUS_INCREMENTAL", PL_OPT_BOOL, &cfg.janus_incremental, "--target janus: subscribe to each publisher as it gets media (renegotiations) instead of to all at once"},
         {"janus-event-loops", "PARLEY_JANUS_EVENT_LOOPS", PL_OPT_INT, &janus_loops, "--target janus: Janus' event_loops (0: its default, a thread per handle)"},
         {"url", "PARLEY_URL", PL_OPT_STR, &cfg.url, "the node's signaling WebSocket (without --spawn-node)"},
         {"token-secret", "PARLEY_TOKEN_SECRET", PL_OPT_STR, &secret, "mint join tokens with the node's --token-secret"},

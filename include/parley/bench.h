@@ -30,6 +30,8 @@ struct pl_bench_cfg {
     int full_per_meeting;       /* subscribers per meeting that decrypt (delay); the rest count only */
     const char *local_ip;
     int target;                 /* enum pl_client_target: parley-node or Janus VideoRoom */
+    bool janus_incremental;     /* Janus: subscribe to each publisher as it gets media (Janus
+                                   renegotiates each time) instead of to all at once */
 };
 
 /* The bitrate a subscriber asks for to get `layer` of a publisher whose top layer is

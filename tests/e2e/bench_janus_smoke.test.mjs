@@ -5,7 +5,8 @@
 // It checks that every client reached media, the subscribers received what the publisher sent
 // on the middle layer (within 3%), forwarded = received + lost (Janus has no counter of its
 // own), Janus' CPU was read and CPU per forwarded packet is positive; and that the namespace
-// is gone afterwards. No timed assertion.
+// is gone afterwards. A second run subscribes incrementally (--janus-incremental), so Janus
+// renegotiates: every subscription must still carry the middle layer. No timed assertion.
 // Run: node tests/e2e/bench_janus_smoke.test.mjs (PARLEY_BENCH_BIN, PARLEY_JANUS_BIN)
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -28,15 +29,11 @@ function namespaces() {
   return execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').filter((l) => l.startsWith('parley-bench-'));
 }
 
-runTest('bench_janus_smoke', async (t) => {
-  if (process.getuid() !== 0) throw new Error('needs root (ip netns); CI runs as root');
-  if (!fs.existsSync(BENCH_BIN)) throw new Error(`parley-bench not found at ${BENCH_BIN}`);
-  if (!fs.existsSync(JANUS_BIN)) throw new Error(`janus not found at ${JANUS_BIN} (scripts/bootstrap installs it)`);
-  const before = namespaces();
-  const janusLog = path.join(t.tmpDir, 'janus.log');
+// Runs the harness in a fresh namespace; returns its JSON object.
+async function runBench(t, label, extra) {
+  const janusLog = path.join(t.tmpDir, `janus-${label}.log`);
   const args = [BENCH_BIN, '--target', 'janus', '--janus-bin', JANUS_BIN, '--janus-log', janusLog,
-    '--meetings', '1', '--publishers', '1', '--subscribers', '2', '--layer', 'middle', '--duration', '5',
-    '--warmup', '2', '--full-subscribers', '1', '--json'];
+    '--meetings', '1', '--layer', 'middle', '--json', ...extra];
   t.log(`${NETNS} ${args.join(' ')}`);
   const proc = spawn(NETNS, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
@@ -44,18 +41,26 @@ runTest('bench_janus_smoke', async (t) => {
   proc.stdout.on('data', (d) => { stdout += d; });
   proc.stderr.on('data', (d) => { stderr += d; });
   const exited = new Promise((resolve) => proc.on('close', (code, signal) => resolve({ code, signal })));
-  t.defer('stop parley-bench', async () => {
+  t.defer(`stop parley-bench (${label})`, async () => {
     if (proc.exitCode === null && proc.signalCode === null) { proc.kill('SIGTERM'); await exited; }
   });
-  const r = await withTimeout(exited, 90_000, 'parley-bench --target janus to finish');
+  const r = await withTimeout(exited, 90_000, `parley-bench --target janus (${label}) to finish`);
   for (const line of stderr.trim().split('\n')) t.log(`  ${line}`);
-  if (r.code !== 0) throw new Error(`parley-bench exited ${r.code ?? r.signal}, expected 0 (Janus log ${janusLog})`);
-  let j;
+  if (r.code !== 0) throw new Error(`${label}: parley-bench exited ${r.code ?? r.signal}, expected 0 (Janus log ${janusLog})`);
   try {
-    j = JSON.parse(stdout.trim());
+    return JSON.parse(stdout.trim());
   } catch {
-    throw new Error(`expected one JSON object on stdout, got ${JSON.stringify(stdout.slice(-300))}`);
+    throw new Error(`${label}: expected one JSON object on stdout, got ${JSON.stringify(stdout.slice(-300))}`);
   }
+}
+
+runTest('bench_janus_smoke', async (t) => {
+  if (process.getuid() !== 0) throw new Error('needs root (ip netns); CI runs as root');
+  if (!fs.existsSync(BENCH_BIN)) throw new Error(`parley-bench not found at ${BENCH_BIN}`);
+  if (!fs.existsSync(JANUS_BIN)) throw new Error(`janus not found at ${JANUS_BIN} (scripts/bootstrap installs it)`);
+  const before = namespaces();
+  const j = await runBench(t, '1x2', ['--publishers', '1', '--subscribers', '2', '--duration', '5', '--warmup', '2',
+    '--full-subscribers', '1']);
   t.log(`sent ${j.sent}, expected ${j.expected}, received ${j.received}, lost ${j.lost}, forwarded ${j.forwarded}, ` +
     `Janus ${j.node_cpu_s} s CPU, ${j.us_per_forwarded.toFixed(2)} us/forwarded, RSS ${j.node_rss_mb} MB`);
   if (j.scenario.target !== 'janus') throw new Error(`scenario.target ${j.scenario.target}, expected janus`);
@@ -77,6 +82,16 @@ runTest('bench_janus_smoke', async (t) => {
   if (!(j.us_per_forwarded > 0)) throw new Error(`us_per_forwarded ${j.us_per_forwarded}`);
   near(j.us_per_forwarded, (j.node_cpu_s * 1e6) / j.forwarded, 1e-6, 'us_per_forwarded = Janus CPU / forwarded');
   if (!(j.delay_count > 20 && j.delay_p50 >= 0)) throw new Error(`delay not measured: ${j.delay_count} samples`);
+
+  // Janus' renegotiation: 3 publishers joining 0.5 s apart, each subscribing to the others as
+  // they get media (--janus-incremental): the first ones' subscriber handles get updated offers.
+  const k = await runBench(t, '3-incremental', ['--janus-incremental', '--publishers', '3', '--subscribers', '0',
+    '--ramp', '2', '--duration', '3', '--warmup', '2']);
+  t.log(`incremental: received ${k.received} of expected ${k.expected}, ${k.subscriptions} subscriptions`);
+  if (k.media !== 3 || k.failed !== 0 || k.subscriptions !== 6 || k.subscriptions_wanted !== 6) {
+    throw new Error(`incremental: expected 3 with media and 6 subscriptions, got ${k.media} / ${k.failed} failed / ${k.subscriptions}`);
+  }
+  near(k.received, k.expected, 0.03, 'incremental: packets received vs the publishers\' middle layers');
   const left = namespaces().filter((n) => !before.includes(n));
   if (left.length) throw new Error(`network namespaces left behind: ${left.join(', ')}`);
 });
