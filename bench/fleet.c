@@ -346,8 +346,11 @@ static void *thread_main(void *arg)
     t->delay = calloc(1, sizeof *t->delay);
     for (int i = 0; i < t->n; i++) {
         struct bclient *b = &f->cl[t->clients[i]];
-        if (!b->c)
+        if (!b->c) {
+            pl_client_free(b->sub); /* its publishing half could not be made */
+            b->sub = NULL;
             continue;
+        }
         const struct pl_client_stats *s = pl_client_stats(b->sub ? b->sub : b->c);
         if (t->delay && b->full) {
             t->delay->delay_count += s->delay_count;
