@@ -18,6 +18,10 @@
 
 struct bclient {
     struct pl_client *c;
+    /* Janus: a participant that publishes and subscribes is two handles (two PeerConnections),
+     * as Janus' own clients do it: c publishes, sub receives. NULL otherwise. */
+    struct pl_client *sub;
+    atomic_bool failed;           /* Janus: the publisher failed (subscribers stop waiting) */
     struct pl_bench_fleet *f;
     int meeting;
     bool publisher, host, full, subscriber;
@@ -101,16 +105,27 @@ static void fill_counts(struct bclient *b, struct pl_bench_counts *o)
     const struct pl_client_stats *s = pl_client_stats(b->c);
     o->join_ms = s->join_ms;
     o->connect_ms = s->connect_ms;
+    if (b->sub) {
+        /* Both halves count as one participant: failed if one failed, else the less advanced
+         * state; media (connect time) once both have it. */
+        int st2 = pl_client_state(b->sub);
+        uint64_t conn2 = pl_client_stats(b->sub)->connect_ms;
+        o->state = o->state == PL_CLIENT_FAILED || st2 == PL_CLIENT_FAILED ? PL_CLIENT_FAILED
+                 : st2 < o->state ? st2 : o->state;
+        o->connect_ms = o->connect_ms && conn2 ? (conn2 > o->connect_ms ? conn2 : o->connect_ms) : 0;
+    }
     for (int l = 0; l < 3; l++)
         o->tx_layer[l] = s->tx_layer_packets[l];
     o->tx_audio = s->tx_audio_packets;
+    struct pl_client *rc = b->sub ? b->sub : b->c;
+    s = pl_client_stats(rc);
     o->rx_packets = s->rx_packets;
     o->rx_video = s->rx_video_packets;
     o->rx_audio = s->rx_audio_packets;
     o->rx_bytes = s->rx_bytes;
     /* Loss lives per stream (the stats' rx_lost is not kept up). */
     int n;
-    const struct pl_client_rx *rx = pl_client_rx_streams(b->c, &n);
+    const struct pl_client_rx *rx = pl_client_rx_streams(rc, &n);
     for (int i = 0; i < n; i++)
         o->rx_lost += rx[i].lost;
 }
@@ -118,11 +133,17 @@ static void fill_counts(struct bclient *b, struct pl_bench_counts *o)
 /* Subscribes to the meeting's publishers that have joined and are not subscribed yet. The plan
  * says who they are (a client keeps only the first 64 users the node lists, so a big meeting's
  * MEETING_USERS may not name them). */
+static void sync_subs_janus(struct bclient *b);
+
 static void sync_subs(struct bclient *b, struct pl_client *c)
 {
     if (!b->subscriber)
         return;
     struct pl_bench_fleet *f = b->f;
+    if (f->cfg.target == PL_TARGET_JANUS) {
+        sync_subs_janus(b);
+        return;
+    }
     const char *want[MAX_PUBS];
     int idx[MAX_PUBS], k = 0;
     for (int j = 0; j < f->cfg.publishers && j < MAX_PUBS; j++) {
@@ -139,9 +160,63 @@ static void sync_subs(struct bclient *b, struct pl_client *c)
         }
 }
 
+/* Janus: feed ids are the plan index + 1 (pl_client_opts.janus_feed), rooms the meeting + 1.
+ * By default a subscriber joins once every other publisher of its meeting has media (or
+ * failed), with all their feeds in one join: one offer, no renegotiation during the ramp.
+ * With janus_incremental it subscribes to each publisher once that one has media, as the
+ * Parley target does; Janus then sends an updated offer each time. */
+static uint64_t janus_feed(const struct pl_bench_fleet *f, const struct bclient *b)
+{
+    return (uint64_t)(b - f->cl) + 1;
+}
+
+static void sync_subs_janus(struct bclient *b)
+{
+    struct pl_bench_fleet *f = b->f;
+    struct pl_client *rc = b->sub ? b->sub : b->c;
+    if (!rc)
+        return;
+    uint64_t feeds[MAX_PUBS];
+    int idx[MAX_PUBS], k = 0;
+    for (int j = 0; j < f->cfg.publishers && j < MAX_PUBS; j++) {
+        struct bclient *p = &f->cl[j * f->cfg.meetings + b->meeting];
+        if (p == b || b->subscribed[j] || atomic_load(&p->failed))
+            continue;
+        if (!atomic_load(&p->in_meeting)) {
+            if (!f->cfg.janus_incremental)
+                return; /* not everyone is in yet */
+            continue;
+        }
+        idx[k] = j;
+        feeds[k++] = janus_feed(f, p);
+    }
+    if (k && pl_client_janus_subscribe(rc, feeds, k) == 0)
+        for (int i = 0; i < k; i++) {
+            b->subscribed[idx[i]] = true;
+            b->subs++;
+        }
+}
+
 static void on_event(struct pl_client *c, enum pl_client_event ev, void *user)
 {
     struct bclient *b = user;
+    if (ev == PL_CLIENT_EV_STATE && b->f->cfg.target == PL_TARGET_JANUS) {
+        enum pl_client_state s = pl_client_state(c);
+        /* A feed can be subscribed to once it is published: when its PeerConnection is up. */
+        if (c == b->c && b->publisher && s == PL_CLIENT_MEDIA)
+            atomic_store(&b->in_meeting, true);
+        if (c == b->c && s == PL_CLIENT_FAILED)
+            atomic_store(&b->failed, true);
+        if (c == b->c && b->host && s == PL_CLIENT_JOINED)
+            atomic_store(&b->f->host_state[b->meeting], 1); /* the room exists */
+        if (c == b->c && b->host && s == PL_CLIENT_FAILED) {
+            int expect = 0;
+            atomic_compare_exchange_strong(&b->f->host_state[b->meeting], &expect, -1);
+        }
+        if (c == (b->sub ? b->sub : b->c))
+            sync_subs(b, c);
+        return;
+    }
     if (ev == PL_CLIENT_EV_STATE) {
         enum pl_client_state s = pl_client_state(c);
         if (s == PL_CLIENT_JOINED)
@@ -181,6 +256,27 @@ static void start_client(struct bthread *t, struct bclient *b)
     o.count_only = !b->full;
     if (cfg->local_ip)
         o.local_ip = cfg->local_ip;
+    if (cfg->target == PL_TARGET_JANUS) {
+        o.target = PL_TARGET_JANUS;
+        o.token = NULL;
+        o.janus_room = (uint64_t)b->meeting + 1;
+        o.janus_feed = janus_feed(t->f, b);
+        o.janus_room_publishers = cfg->publishers;
+        o.janus_substream = cfg->layer;
+        o.video_slots = o.audio_slots = 0; /* Janus offers the lines it sends */
+        if (b->publisher && b->subscriber) {
+            struct pl_client_opts so = o;
+            char acc[80];
+            snprintf(acc, sizeof acc, "%s-sub", b->account);
+            so.account_id = acc;
+            so.role = PL_CLIENT_PARTICIPANT;
+            so.publish = PL_PUBLISH_NONE;
+            so.audio = false;
+            b->sub = pl_client_new(t->loop, &so, on_event, b);
+        }
+        if (b->publisher)
+            o.count_only = true; /* receives nothing itself */
+    }
     b->c = pl_client_new(t->loop, &o, on_event, b);
     atomic_fetch_add(&t->f->started, 1);
 }
@@ -213,8 +309,9 @@ static gboolean subs_tick(gpointer data)
     struct bthread *t = data;
     for (int i = 0; i < t->next; i++) {
         struct bclient *b = &t->f->cl[t->clients[i]];
-        if (b->c && pl_client_state(b->c) != PL_CLIENT_FAILED)
-            sync_subs(b, b->c);
+        struct pl_client *rc = b->sub ? b->sub : b->c;
+        if (rc && pl_client_state(rc) != PL_CLIENT_FAILED)
+            sync_subs(b, rc);
     }
     return G_SOURCE_CONTINUE;
 }
@@ -249,14 +346,19 @@ static void *thread_main(void *arg)
     t->delay = calloc(1, sizeof *t->delay);
     for (int i = 0; i < t->n; i++) {
         struct bclient *b = &f->cl[t->clients[i]];
-        if (!b->c)
+        if (!b->c) {
+            pl_client_free(b->sub); /* its publishing half could not be made */
+            b->sub = NULL;
             continue;
-        const struct pl_client_stats *s = pl_client_stats(b->c);
+        }
+        const struct pl_client_stats *s = pl_client_stats(b->sub ? b->sub : b->c);
         if (t->delay && b->full) {
             t->delay->delay_count += s->delay_count;
             for (int k = 0; k <= PL_CLIENT_DELAY_BUCKETS; k++)
                 t->delay->delay_hist[k] += s->delay_hist[k];
         }
+        pl_client_free(b->sub);
+        b->sub = NULL;
         pl_client_free(b->c);
         b->c = NULL;
     }
@@ -387,6 +489,8 @@ static gboolean leave_on_loop(gpointer data)
     t->next = t->n; /* no more starts */
     for (int i = 0; i < t->n; i++) {
         struct bclient *b = &t->f->cl[t->clients[i]];
+        if (b->sub)
+            pl_client_leave(b->sub);
         if (b->c)
             pl_client_leave(b->c);
     }

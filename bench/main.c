@@ -173,11 +173,19 @@ int main(int argc, char **argv)
     };
     const char *secret = NULL, *spawn = NULL, *metrics_url = NULL, *layer = "middle";
     const char *log_level = "warn", *node_log = "/tmp/parley-bench-node.log";
+    const char *target = "parley", *janus_bin = "/usr/bin/janus", *janus_ip = "127.0.0.2";
+    const char *janus_log = "/tmp/parley-bench-janus.log";
     int node_pid = 0, node_workers = 1, settle = 30, limit_seconds = 0, packet_size = 1000;
     int batch = 32, max_participants = 0, limit_sessions = 1;
-    int ramp = 20;
+    int ramp = 20, janus_loops = 0;
     bool dev_token = false, json = false, no_pub_sub = false;
     const struct pl_opt opts[] = {
+        {"target", "PARLEY_BENCH_TARGET", PL_OPT_STR, &target, "parley (a parley-node) or janus (Janus VideoRoom, started by the harness; run inside bench/janus_netns.sh)"},
+        {"janus-bin", "PARLEY_JANUS_BIN", PL_OPT_STR, &janus_bin, "--target janus: the janus binary"},
+        {"janus-ip", "PARLEY_JANUS_IP", PL_OPT_STR, &janus_ip, "--target janus: Janus' address (WebSocket and ICE) and the clients' (a non-loopback interface's)"},
+        {"janus-log", "PARLEY_JANUS_LOG", PL_OPT_STR, &janus_log, "--target janus: Janus' log file"},
+        {"janus-incremental", "PARLEY_JANUS_INCREMENTAL", PL_OPT_BOOL, &cfg.janus_incremental, "--target janus: subscribe to each publisher as it gets media (renegotiations) instead of to all at once"},
+        {"janus-event-loops", "PARLEY_JANUS_EVENT_LOOPS", PL_OPT_INT, &janus_loops, "--target janus: Janus' event_loops (0: its default, a thread per handle)"},
         {"url", "PARLEY_URL", PL_OPT_STR, &cfg.url, "the node's signaling WebSocket (without --spawn-node)"},
         {"token-secret", "PARLEY_TOKEN_SECRET", PL_OPT_STR, &secret, "mint join tokens with the node's --token-secret"},
         {"dev-token", "PARLEY_DEV_TOKEN", PL_OPT_BOOL, &dev_token, "get join tokens from the node's /dev/token instead"},
@@ -238,10 +246,18 @@ int main(int argc, char **argv)
     cfg.layer = strcmp(layer, "low") == 0 ? 0 : strcmp(layer, "middle") == 0 ? 1
               : strcmp(layer, "top") == 0 ? 2 : -1;
     int lvl = pl_log_level_parse(log_level);
+    bool janus = strcmp(target, "janus") == 0;
+    if (!janus && strcmp(target, "parley") != 0) {
+        fprintf(stderr, "parley-bench: --target must be parley or janus\n");
+        return 2;
+    }
+    cfg.target = janus ? PL_TARGET_JANUS : PL_TARGET_PARLEY;
+    if (janus && !cfg.local_ip)
+        cfg.local_ip = janus_ip;
     if (cfg.layer < 0 || lvl < 0 || cfg.meetings < 1 || cfg.publishers < 1 || cfg.publishers > 50 ||
         cfg.subscribers < 0 || cfg.ramp < 1 || cfg.duration < 1 || cfg.warmup < 0 || cfg.threads < 1 ||
         cfg.threads > 64 || cfg.full_per_meeting < 0 || cfg.send_bitrate < 10000 || cfg.fps < 1 ||
-        node_workers < 1 || (!spawn && (!cfg.url || !(secret || dev_token)))) {
+        node_workers < 1 || (!janus && !spawn && (!cfg.url || !(secret || dev_token)))) {
         fprintf(stderr, "parley-bench: need --spawn-node PATH, or --url with --token-secret or "
                 "--dev-token; 1..50 publishers, --layer low|middle|top; see --help\n");
         return 2;
@@ -256,7 +272,15 @@ int main(int argc, char **argv)
     struct pl_bench_node node = {0};
     char http_base[128] = "";
     int n = pl_bench_plan_size(&cfg);
-    if (spawn) {
+    if (janus) {
+        if (pl_bench_janus_spawn(&node, janus_bin, janus_ip, janus_loops, janus_log) != 0)
+            return 1;
+        cfg.url = node.url;
+        metrics_url = NULL; /* Janus has no /metrics: forwarded = received + lost (report.c) */
+        node_log = janus_log;
+        fprintf(stderr, "parley-bench: Janus pid %d at %s (log %s, config %s)\n", (int)node.pid,
+                node.url, janus_log, node.conf_dir);
+    } else if (spawn) {
         int mx = max_participants > 0 ? max_participants : cfg.publishers + cfg.subscribers + 1;
         if (pl_bench_node_spawn(&node, spawn, node_workers, mx, node_log) != 0)
             return 1;
@@ -286,7 +310,7 @@ int main(int argc, char **argv)
     struct pl_bench_fleet *fleet = NULL;
     if (!tokens || !snap[0] || !snap[1] || !snap[2] || !snap[3])
         goto out;
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < n && !janus; i++) { /* Janus' rooms need no token */
         int m;
         bool pub, host;
         char account[64];
@@ -393,7 +417,7 @@ int main(int argc, char **argv)
             printf("%-34s %.2f us/packet; the node costs %.2fx the floor\n", "limit floor (protect+sendmmsg)",
                    limp->both_ns / 1000, r.us_per_forwarded * 1000 / limp->both_ns);
     }
-    status = r.media == n && r.failed == 0 && (!node.pid || r.node_metrics) ? 0 : 1;
+    status = r.media == n && r.failed == 0 && (!node.pid || r.node_metrics || (janus && r.node_proc)) ? 0 : 1;
 out:
     pl_bench_fleet_free(fleet);
     pl_bench_node_stop(&node);

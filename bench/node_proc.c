@@ -106,13 +106,16 @@ int pl_bench_node_spawn(struct pl_bench_node *n, const char *path, int workers,
 
 void pl_bench_node_stop(struct pl_bench_node *n)
 {
-    if (!n->spawned || n->pid <= 0)
+    if (!n->spawned || n->pid <= 0) {
+        pl_bench_janus_cleanup(n);
         return;
+    }
     kill(n->pid, SIGTERM);
     for (int i = 0; i < 50; i++) {
         int st;
         if (waitpid(n->pid, &st, WNOHANG) == n->pid) {
             n->pid = 0;
+            pl_bench_janus_cleanup(n);
             return;
         }
         sleep_ms(100);
@@ -120,6 +123,7 @@ void pl_bench_node_stop(struct pl_bench_node *n)
     kill(n->pid, SIGKILL);
     waitpid(n->pid, NULL, 0);
     n->pid = 0;
+    pl_bench_janus_cleanup(n);
 }
 
 static size_t read_small(const char *path, char *buf, size_t cap)

@@ -100,12 +100,19 @@ void pl_bench_result_compute(const struct pl_bench_cfg *cfg, const struct pl_ben
         r->node_rss_mb = (double)nb->rss_kb / 1024;
         r->node_main_cpu_s = (double)d(nb->main_cpu_us, na->main_cpu_us) / 1e6;
     }
-    if (r->node_metrics) {
+    if (cfg->target == PL_TARGET_JANUS) {
+        /* Janus has no counter of its own: what it forwarded is what the subscribers received
+         * plus what they counted lost (RFC 3550, per stream) over the window. */
+        r->forwarded = (double)(r->received + r->lost);
+        r->forwarded_pps = r->window_s > 0 ? r->forwarded / r->window_s : 0;
+        r->received_vs_forwarded = r->forwarded > 0 ? (double)r->received / r->forwarded : 0;
+    } else if (r->node_metrics) {
         r->forwarded = nb->forwarded - na->forwarded;
         r->forwarded_pps = r->window_s > 0 ? r->forwarded / r->window_s : 0;
         r->received_vs_forwarded = r->forwarded > 0 ? (double)r->received / r->forwarded : 0;
     }
-    if (r->node_proc && r->node_metrics && r->forwarded > 0 && r->node_cpu_s > 0) {
+    if (r->node_proc && (r->node_metrics || cfg->target == PL_TARGET_JANUS) && r->forwarded > 0 &&
+        r->node_cpu_s > 0) {
         r->us_per_forwarded = r->node_cpu_s * 1e6 / r->forwarded;
         r->forwarded_per_core_s = r->forwarded / r->node_cpu_s;
         r->us_per_forwarded_workers = (r->node_cpu_s - r->node_main_cpu_s) * 1e6 / r->forwarded;
@@ -116,7 +123,8 @@ static const char *layer_name(int l) { return l == 0 ? "low" : l == 1 ? "middle"
 
 void pl_bench_print_table(const struct pl_bench_cfg *cfg, const struct pl_bench_result *r)
 {
-    printf("\nscenario: %d meeting(s) x (%d publishers + %d subscribers)%s, %s layer (asks %d bps), "
+    printf("\ntarget: %s\n", cfg->target == PL_TARGET_JANUS ? "janus (forwarded = received + lost)" : "parley");
+    printf("scenario: %d meeting(s) x (%d publishers + %d subscribers)%s, %s layer (asks %d bps), "
            "audio %s, ramp %.0f joins/s, %d thread(s)\n",
            cfg->meetings, cfg->publishers, cfg->subscribers,
            cfg->pubs_subscribe && cfg->publishers > 1 ? ", publishers subscribe to each other" : "",
@@ -140,7 +148,7 @@ void pl_bench_print_table(const struct pl_bench_cfg *cfg, const struct pl_bench_
     if (r->node_proc)
         printf("%-34s %.2f s CPU (%.1f%% of one core; main thread %.2f s), RSS %.1f MB\n", "node",
                r->node_cpu_s, r->node_cpu_pct, r->node_main_cpu_s, r->node_rss_mb);
-    if (r->node_metrics)
+    if (r->node_metrics || cfg->target == PL_TARGET_JANUS)
         printf("%-34s %.0f (%.0f/s; received/forwarded %.3f)\n", "node forwarded RTP", r->forwarded,
                r->forwarded_pps, r->received_vs_forwarded);
     if (r->us_per_forwarded > 0)
@@ -155,6 +163,7 @@ void pl_bench_print_json(const struct pl_bench_cfg *cfg, const struct pl_bench_r
 {
     json_t *j = json_object();
     json_t *s = json_object();
+    json_object_set_new(s, "target", json_string(cfg->target == PL_TARGET_JANUS ? "janus" : "parley"));
     json_object_set_new(s, "meetings", json_integer(cfg->meetings));
     json_object_set_new(s, "publishers", json_integer(cfg->publishers));
     json_object_set_new(s, "subscribers", json_integer(cfg->subscribers));

@@ -85,7 +85,7 @@ static gboolean on_tick(gpointer data)
 /* Copies the option strings into one block the client owns. */
 static int copy_opts(struct pl_client *c, const struct pl_client_opts *o)
 {
-    const char *src[] = {o->url, o->meeting_id, o->account_id, o->token, o->local_ip,
+    const char *src[] = {o->url, o->meeting_id, o->account_id, o->token ? o->token : "", o->local_ip,
                          o->ivf_path, o->ogg_path};
     const char **dst[] = {&c->o.url, &c->o.meeting_id, &c->o.account_id, &c->o.token,
                           &c->o.local_ip, &c->o.ivf_path, &c->o.ogg_path};
@@ -112,7 +112,10 @@ static int copy_opts(struct pl_client *c, const struct pl_client_opts *o)
 struct pl_client *pl_client_new(struct pl_client_loop *l, const struct pl_client_opts *o,
                                 pl_client_event_fn cb, void *user)
 {
-    if (!o->url || !o->meeting_id || !o->account_id || !o->token || !o->local_ip ||
+    bool janus = o->target == PL_TARGET_JANUS;
+    if (!o->url || !o->meeting_id || !o->account_id || (!o->token && !janus) || !o->local_ip ||
+        (janus && (!o->janus_room || o->role == PL_CLIENT_RECORDER || o->janus_substream < 0 ||
+                   o->janus_substream > 2 || o->data_channel)) ||
         o->fps <= 0 || o->fps > 120 || o->width < 16 || o->height < 16 || o->width > 3840 ||
         o->height > 2160 || o->video_slots < 0 || o->audio_slots < 0 ||
         o->video_slots > 49 || o->audio_slots > 49 || o->send_bitrate < 10000 ||
@@ -149,6 +152,7 @@ void pl_client_free(struct pl_client *c)
         g_source_unref(c->tick);
     }
     cl_sig_close(c);
+    cl_janus_free(c);
     cl_transport_free(c);
     cl_sender_free(c);
     cl_receiver_free(c);

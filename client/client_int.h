@@ -141,6 +141,18 @@ struct pl_client {
     uint32_t ogg_ssrc;
     struct pl_client_rx rx_pub[CL_MAX_RX];
 
+    /* Janus (client/janus_signaling.c, client/remote_offer.c) */
+    uint64_t j_session, j_handle, j_feed;
+    GSource *j_keepalive;
+    unsigned j_tx;              /* transaction counter */
+    char *j_offer;              /* subscriber: Janus' offer waiting for our candidates */
+    size_t j_offer_len;
+    bool j_sub_sent;            /* the subscriber join went out */
+    bool j_busy;                /* a join/subscribe -> offer -> start exchange is in flight */
+    bool j_leaving;
+    char j_video_mids[CL_MAX_RX][32]; /* video lines of the last offer (for configure) */
+    int j_n_video_mids;
+
     struct pl_client_stats st;
 };
 
@@ -157,7 +169,20 @@ int cl_sig_send_offer(struct pl_client *c, const char *sdp);
 void cl_sig_on_message(struct pl_client *c, const char *text, size_t len);
 const struct lws_protocols *cl_sig_protocols(void);
 
+/* janus_signaling.c */
+void cl_janus_on_open(struct pl_client *c);
+void cl_janus_on_message(struct pl_client *c, const char *text, size_t len);
+int cl_janus_send_offer(struct pl_client *c, const char *sdp);
+void cl_janus_on_gathered(struct pl_client *c);
+int cl_janus_leave(struct pl_client *c);
+void cl_janus_free(struct pl_client *c);
+
+/* remote_offer.c: applies Janus' subscriber offer (ICE, fingerprint, payload types, SSRCs of
+ * each line) and writes the answer (malloc'd, NULL on failure). */
+char *cl_remote_offer_answer(struct pl_client *c, const char *sdp, size_t len);
+
 /* transport.c */
+int cl_local_candidates(struct pl_client *c, const char **lines, char **owned, int max);
 int cl_ice_start(struct pl_client *c);
 int cl_ice_set_remote(struct pl_client *c, const char *sdp, const char *ufrag, const char *pwd);
 void cl_transport_free(struct pl_client *c);

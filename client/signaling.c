@@ -18,6 +18,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 
 static const struct lws_protocols protocols[] = {
     {"parley", callback, 0, 65536, 0, NULL, 0},
+    {"janus-protocol", callback, 0, 65536, 0, NULL, 0}, /* Janus: client/janus_signaling.c */
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
@@ -116,7 +117,7 @@ static void forget_subs(struct pl_client *c, const char *const *accounts, int n)
 
 int pl_client_subscribe(struct pl_client *c, const char *const *accounts, int n, int bitrate)
 {
-    if (!c->offer_sent || n <= 0 || n > PL_NODE_MSG_MAX_USERS || bitrate < 0)
+    if (c->o.target != PL_TARGET_PARLEY || !c->offer_sent || n <= 0 || n > PL_NODE_MSG_MAX_USERS || bitrate < 0)
         return -1;
     json_t *j = packet(c, "SUBSCRIBE");
     json_object_set_new(j, "num_actions", json_integer(n));
@@ -127,7 +128,7 @@ int pl_client_subscribe(struct pl_client *c, const char *const *accounts, int n,
 
 int pl_client_unsubscribe(struct pl_client *c, const char *const *accounts, int n)
 {
-    if (!c->offer_sent || n <= 0 || n > PL_NODE_MSG_MAX_USERS)
+    if (c->o.target != PL_TARGET_PARLEY || !c->offer_sent || n <= 0 || n > PL_NODE_MSG_MAX_USERS)
         return -1;
     json_t *j = packet(c, "UNSUBSCRIBE");
     json_object_set_new(j, "unsubscriptions", sub_list(accounts, n, -1));
@@ -138,7 +139,7 @@ int pl_client_unsubscribe(struct pl_client *c, const char *const *accounts, int 
 int pl_client_unsub_sub(struct pl_client *c, const char *const *unsub, int n_unsub,
                         const char *const *sub, int n_sub, int bitrate)
 {
-    if (!c->offer_sent || n_unsub < 0 || n_sub < 0 || n_unsub + n_sub == 0 ||
+    if (c->o.target != PL_TARGET_PARLEY || !c->offer_sent || n_unsub < 0 || n_sub < 0 || n_unsub + n_sub == 0 ||
         n_unsub + n_sub > PL_NODE_MSG_MAX_USERS || bitrate < 0)
         return -1;
     json_t *j = packet(c, "UNSUB_SUB");
@@ -152,6 +153,8 @@ int pl_client_unsub_sub(struct pl_client *c, const char *const *unsub, int n_uns
 
 int pl_client_leave(struct pl_client *c)
 {
+    if (c->o.target == PL_TARGET_JANUS)
+        return cl_janus_leave(c);
     if (!c->joined || !c->wsi)
         return -1;
     json_t *j = packet(c, "LEAVE");
@@ -161,6 +164,8 @@ int pl_client_leave(struct pl_client *c)
 
 int pl_client_end(struct pl_client *c)
 {
+    if (c->o.target == PL_TARGET_JANUS)
+        return cl_janus_leave(c); /* the room goes when Janus restarts; nothing to end */
     if (!c->joined || !c->wsi)
         return -1;
     return cl_sig_send_json(c, packet(c, "END"));
@@ -312,7 +317,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_CLIENT_ESTABLISHED:
         if (c) {
             c->wsi = wsi;
-            send_join(c);
+            if (c->o.target == PL_TARGET_JANUS)
+                cl_janus_on_open(c);
+            else
+                send_join(c);
         }
         return 0;
     case LWS_CALLBACK_CLIENT_RECEIVE:
@@ -339,7 +347,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         if (lws_is_final_fragment(wsi)) {
             size_t n = c->rx_len;
             c->rx_len = 0;
-            cl_sig_on_message(c, c->rx_text, n);
+            if (c->o.target == PL_TARGET_JANUS)
+                cl_janus_on_message(c, c->rx_text, n);
+            else
+                cl_sig_on_message(c, c->rx_text, n);
         }
         return 0;
     case LWS_CALLBACK_CLIENT_WRITEABLE: {
@@ -392,7 +403,7 @@ int cl_sig_connect(struct pl_client *c)
     i.path = full_path;
     i.host = addr;
     i.origin = addr;
-    i.protocol = "parley";
+    i.protocol = c->o.target == PL_TARGET_JANUS ? "janus-protocol" : "parley";
     i.ssl_connection = strcmp(prot, "wss") == 0 ? LCCSCF_USE_SSL : 0;
     i.opaque_user_data = c;
     /* No i.pwsi: lws would write through it after a late failure, maybe after the client is

@@ -12,23 +12,31 @@
 
 #define OFFER_CAP (256 * 1024)
 
-static void send_offer(struct pl_client *c)
+/* The "candidate:..." lines of the gathered local candidates (owned[i] to g_free). */
+int cl_local_candidates(struct pl_client *c, const char **lines, char **owned, int max)
 {
-    if (c->offer_sent || !c->gathered || !c->joined)
-        return;
-    gchar *ufrag = NULL, *pwd = NULL;
-    nice_agent_get_local_credentials(c->agent, c->stream_id, &ufrag, &pwd);
     GSList *cands = nice_agent_get_local_candidates(c->agent, c->stream_id, 1);
-    const char *lines[16];
-    gchar *owned[16];
     int n = 0;
-    for (GSList *i = cands; i && n < 16; i = i->next) {
+    for (GSList *i = cands; i && n < max; i = i->next) {
         owned[n] = nice_agent_generate_local_candidate_sdp(c->agent, i->data);
         lines[n] = owned[n] && strncmp(owned[n], "a=", 2) == 0 ? owned[n] + 2 : owned[n];
         if (lines[n])
             n++;
     }
     g_slist_free_full(cands, (GDestroyNotify)nice_candidate_free);
+    return n;
+}
+
+static void send_offer(struct pl_client *c)
+{
+    if (c->offer_sent || !c->gathered || !c->joined)
+        return;
+    gchar *ufrag = NULL, *pwd = NULL;
+    nice_agent_get_local_credentials(c->agent, c->stream_id, &ufrag, &pwd);
+    const char *lines[16];
+    gchar *owned[16];
+    int n = cl_local_candidates(c, lines, owned, 16);
+    bool janus = c->o.target == PL_TARGET_JANUS;
 
     char cname[17], stream_id[17];
     snprintf(cname, sizeof cname, "%08x%08x", g_random_int(), g_random_int());
@@ -41,8 +49,11 @@ static void send_offer(struct pl_client *c)
         .send_audio = c->o.audio, .audio_ssrc = c->audio.ssrc,
         .send_video = video, .n_layers = video ? c->n_layers : 0,
         .video_ssrc = c->video[0].ssrc, .video_rtx_ssrc = c->video[0].rtx_ssrc,
-        .recv_video = c->o.video_slots, .recv_audio = c->o.audio_slots,
-        .candidates = lines, .n_candidates = n, .data_channel = c->o.data_channel,
+        .recv_video = janus ? 0 : c->o.video_slots, .recv_audio = janus ? 0 : c->o.audio_slots,
+        .candidates = lines, .n_candidates = n, .data_channel = c->o.data_channel && !janus,
+        /* Janus answers an actpass offer as the DTLS client; this client is the DTLS client,
+         * so it offers active to Janus (the node answers passive to actpass). */
+        .setup_active = janus,
     };
     char *sdp = malloc(OFFER_CAP);
     int len = sdp ? pl_offer_write(&p, sdp, OFFER_CAP) : -1;
@@ -60,7 +71,10 @@ static void send_offer(struct pl_client *c)
         snprintf(c->audio_mid, sizeof c->audio_mid, "%d", mid++);
     if (video)
         snprintf(c->video_mid, sizeof c->video_mid, "%d", mid++);
-    cl_sig_send_offer(c, sdp);
+    if (janus)
+        cl_janus_send_offer(c, sdp);
+    else
+        cl_sig_send_offer(c, sdp);
     free(sdp);
 }
 
@@ -70,7 +84,10 @@ static void on_gathering_done(NiceAgent *agent, guint stream_id, gpointer data)
     (void)stream_id;
     struct pl_client *c = data;
     c->gathered = true;
-    send_offer(c);
+    if (c->o.target == PL_TARGET_JANUS && c->o.publish == PL_PUBLISH_NONE)
+        cl_janus_on_gathered(c); /* a subscriber answers Janus' offer */
+    else
+        send_offer(c);
 }
 
 static void on_state(NiceAgent *agent, guint stream_id, guint component, guint state, gpointer data)

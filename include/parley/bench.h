@@ -29,6 +29,9 @@ struct pl_bench_cfg {
     int threads;                /* client loops, one thread each */
     int full_per_meeting;       /* subscribers per meeting that decrypt (delay); the rest count only */
     const char *local_ip;
+    int target;                 /* enum pl_client_target: parley-node or Janus VideoRoom */
+    bool janus_incremental;     /* Janus: subscribe to each publisher as it gets media (Janus
+                                   renegotiates each time) instead of to all at once */
 };
 
 /* The bitrate a subscriber asks for to get `layer` of a publisher whose top layer is
@@ -78,6 +81,7 @@ struct pl_bench_node {
     char url[128], metrics_url[160], http_base[128];
     char secret[65];
     char log_path[256];
+    char conf_dir[128];         /* Janus: the configuration folder written for it ("" for none) */
 };
 
 /* Starts parley-node at path on free 127.0.0.1 ports with a random token secret, its output
@@ -85,6 +89,24 @@ struct pl_bench_node {
 int pl_bench_node_spawn(struct pl_bench_node *n, const char *path, int workers,
                         int max_participants, const char *log_path);
 void pl_bench_node_stop(struct pl_bench_node *n); /* SIGTERM, then SIGKILL after 5 s */
+
+/* Janus (bench/janus_proc.c): writes a configuration folder (ICE-lite, ice_enforce_list = ip,
+ * debug level 3, no NAT mapping, event handlers and every plugin and transport but VideoRoom
+ * and WebSockets disabled; WebSockets on ip at a free port), starts `bin` with it, its output
+ * to log_path, and waits until the WebSocket port accepts (10 s). ip must be an address of a
+ * non-loopback interface (Janus gathers no candidate on loopback): bench/janus_netns.sh makes
+ * one in a network namespace. event_loops > 0 sets Janus' event_loops (handles share that
+ * many loop threads; 0 keeps Janus' default: a thread and loop per handle). 0 ok; stop with
+ * pl_bench_node_stop (removes the folder). */
+int pl_bench_janus_spawn(struct pl_bench_node *n, const char *bin, const char *ip,
+                         int event_loops, const char *log_path);
+/* The text of janus.jcfg for that ip and configuration folder, with `disable` the plugins
+ * (or transports) to skip: into out (cap bytes). Returns the length or -1. */
+/* Removes the configuration folder (pl_bench_node_stop calls it). */
+void pl_bench_janus_cleanup(struct pl_bench_node *n);
+int pl_bench_janus_config(char *out, size_t cap, const char *conf_dir, const char *ip,
+                          int event_loops, const char *disable_plugins,
+                          const char *disable_transports);
 
 struct pl_bench_proc {
     bool ok;

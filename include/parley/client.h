@@ -28,6 +28,9 @@ void pl_client_loop_quit(struct pl_client_loop *l);
 
 enum pl_client_publish { PL_PUBLISH_NONE = 0, PL_PUBLISH_SYNTHETIC, PL_PUBLISH_VP8 };
 enum pl_client_role { PL_CLIENT_PARTICIPANT = 0, PL_CLIENT_HOST, PL_CLIENT_RECORDER };
+/* Who the client talks to: a parley-node (docs/protocol.md) or Janus' VideoRoom plugin over
+ * Janus' WebSocket API (client/janus_signaling.c; docs/client.md, "Janus"). */
+enum pl_client_target { PL_TARGET_PARLEY = 0, PL_TARGET_JANUS };
 
 struct pl_client_opts {
     const char *url;            /* ws://host:port/path */
@@ -51,6 +54,14 @@ struct pl_client_opts {
                                    decrypting (light subscribers: no delay, no NACK, no files) */
     bool data_channel;          /* offer an m=application line; when the answer accepts it,
                                    run SCTP over the DTLS connection (client/datachannel.c) */
+    /* Janus (target janus; no token needed). One client is one Janus handle and one
+     * PeerConnection: it publishes (publish != none) or subscribes, never both. The host
+     * creates the room first (an existing room is fine). */
+    enum pl_client_target target;
+    uint64_t janus_room;        /* the VideoRoom room id (> 0) */
+    uint64_t janus_feed;        /* publisher: the feed id to register (0: Janus picks one) */
+    int janus_room_publishers;  /* host: the room's publisher limit */
+    int janus_substream;        /* subscriber: simulcast substream asked for, 0 (low) .. 2 (top) */
 };
 
 /* Defaults: participant, synthetic simulcast video, no audio, subscribe to everyone at
@@ -132,7 +143,13 @@ int pl_client_subscribe(struct pl_client *c, const char *const *accounts, int n,
 int pl_client_unsubscribe(struct pl_client *c, const char *const *accounts, int n);
 int pl_client_unsub_sub(struct pl_client *c, const char *const *unsub, int n_unsub,
                         const char *const *sub, int n_sub, int bitrate);
-int pl_client_leave(struct pl_client *c);   /* LEAVE, then the socket closes */
+int pl_client_leave(struct pl_client *c);   /* LEAVE, then the socket closes (Janus: destroy) */
+/* Janus subscriber: subscribe to these feeds (a join the first time, then a renegotiation with
+ * the offer Janus sends). 0 when sent; -1 when not ready yet (handle not attached), an
+ * exchange is still in flight, or not a Janus subscriber: try again later. */
+int pl_client_janus_subscribe(struct pl_client *c, const uint64_t *feeds, int n);
+/* Janus publisher: the feed id Janus registered (0 until joined). */
+uint64_t pl_client_janus_feed(const struct pl_client *c);
 int pl_client_end(struct pl_client *c);     /* END (host only) */
 /* Data channels, once PL_CLIENT_EV_DC_READY came: opens a reliable channel (returns its stream
  * id, or -1) and sends a text message on it (0 or -1). */

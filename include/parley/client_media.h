@@ -44,6 +44,27 @@ const char *pl_offer_rid(int layer);
  * parameters are out of range. */
 int pl_offer_write(const struct pl_offer_params *p, char *out, size_t cap);
 
+/* ---- SDP answer to a remote offer (client/sdp_recv_answer.c) ------------------------- */
+
+struct pl_sdp;
+
+struct pl_recv_answer_params {
+    const char *ice_ufrag, *ice_pwd;
+    const char *fingerprint;     /* "AB:CD:..." sha-256 */
+    uint64_t session_id;
+    const char *const *candidates; /* "candidate:..." lines (without "a="), may be NULL */
+    int n_candidates;
+};
+
+/* Answers an offer whose lines the client only receives (Janus' subscriber offer): every
+ * audio line with Opus and every video line with VP8 (and its RTX) is accepted recvonly with
+ * the offer's payload types and its mid header extension; anything else is rejected (port 0).
+ * All accepted lines are bundled; a=setup:active (the client is the DTLS client); the
+ * candidates go on the first accepted line. Returns the length, -1 when nothing can be
+ * accepted or cap is too small. */
+int pl_recv_answer_write(const struct pl_sdp *offer, const struct pl_recv_answer_params *p,
+                         char *out, size_t cap);
+
 /* ---- the node's signaling packets (client/node_msg.c) ----------------------------------- */
 
 #define PL_NODE_MSG_MAX_USERS 1000 /* a meeting may be bigger than what a client keeps (CL_MAX_USERS) */

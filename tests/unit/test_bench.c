@@ -128,8 +128,30 @@ static void test_window(void)
     CHECK(r.join_p50 == 20 && r.join_p99 == 30);
 }
 
+/* The Janus configuration the harness writes (bench/janus_proc.c). */
+static void test_janus_config(void)
+{
+    char buf[4096];
+    int n = pl_bench_janus_config(buf, sizeof buf, "/tmp/conf", "127.0.0.2", 0, "libjanus_sip.so,libjanus_lua.so",
+                                  "libjanus_http.so");
+    CHECK(n > 0 && (size_t)n == strlen(buf));
+    CHECK(strstr(buf, "configs_folder = \"/tmp/conf\"") != NULL);
+    CHECK(strstr(buf, "ice_lite = true") != NULL);
+    CHECK(strstr(buf, "ice_enforce_list = \"127.0.0.2\"") != NULL);
+    CHECK(strstr(buf, "debug_level = 3") != NULL);
+    CHECK(strstr(buf, "broadcast = false") != NULL);
+    CHECK(strstr(buf, "nat_1_1_mapping") == NULL);
+    CHECK(strstr(buf, "event_loops") == NULL); /* Janus' default unless asked */
+    CHECK(strstr(buf, "disable = \"libjanus_sip.so,libjanus_lua.so\"") != NULL);
+    CHECK(strstr(buf, "disable = \"libjanus_http.so\"") != NULL);
+    CHECK(pl_bench_janus_config(buf, sizeof buf, "/tmp/conf", "127.0.0.2", 2, "", "") > 0);
+    CHECK(strstr(buf, "\tevent_loops = 2\n") != NULL);
+    CHECK_EQ_INT(pl_bench_janus_config(buf, 64, "/tmp/conf", "127.0.0.2", 0, "", ""), -1);
+}
+
 int main(void)
 {
+    test_janus_config();
     test_stat();
     test_metrics();
     test_percentile_plan();
