@@ -305,7 +305,9 @@ function syncControls() {
   ui.mute.disabled = ui.camera.disabled = !live;
   const canRecord = live && m && !m.guest;
   ui.record.hidden = !canRecord || parley.recording;
-  ui.stopRecord.hidden = !canRecord || !parley.recording;
+  // The control plane lets only the host or an admin stop a recording.
+  const canStop = canRecord && (m.host || (app.auth && app.auth.role === 'admin'));
+  ui.stopRecord.hidden = !canStop || !parley.recording;
 }
 setInterval(syncControls, 500);
 
