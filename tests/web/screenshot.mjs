@@ -4,15 +4,15 @@
 // the same stack as the browser tests: a private PostgreSQL, parley-control and a parley-node.
 import path from 'node:path';
 import fs from 'node:fs';
-import { runTest, launchBrowser, sleep, httpPostJson, REPO_ROOT } from '../e2e/lib.mjs';
+import { runTest, launchBrowser, sleep, REPO_ROOT } from '../e2e/lib.mjs';
 import { startStack, annAndBob, openApp, waitInPage, waitJoined, waitIndicator, tilesOf, expect } from './lib.mjs';
 
 const out = process.argv[2] || path.join(REPO_ROOT, 'docs', 'screenshot.png');
 
 runTest('screenshot', async (t) => {
-  const { url, node } = await startStack(t);
+  const { url } = await startStack(t);
   const browser = await launchBrowser(t);
-  const { ann, bob, annAcct, admin, meetingId } = await annAndBob(t, browser, url);
+  const { ann, bob, admin, meetingId } = await annAndBob(t, browser, url);
   await ann.page.locator('#invite').click();
   const guestLink = await waitInPage(ann, 'the guest link', () => document.getElementById('guest-link').value);
   const carol = await openApp(t, browser, guestLink, 'carol');
@@ -27,10 +27,8 @@ runTest('screenshot', async (t) => {
     await sleep(500);
   }
   await bob.page.locator('#mute').click();
-  const rec = (await expect(201, url, 'POST', `/meetings/${meetingId}/record`, { token: admin })).json;
-  const start = await httpPostJson(`${node.url}/recordings/start`, { token: rec.recorder_token, recording_id: rec.recording_id,
-    conference_id: rec.conference_id, session_id: rec.session_id, title: 'Weekly', host_user_id: annAcct, host_user_name: 'Ann' });
-  if (start.status !== 201) throw new Error(`node POST /recordings/start: ${start.status} ${start.body}`);
+  // The control plane starts the recording on the meeting's node itself.
+  await expect(201, url, 'POST', `/meetings/${meetingId}/record`, { token: admin });
   await waitIndicator([ann], true);
   await waitInPage(carol, 'the chat channel', () => window.parley.chatOpen);
   await carol.page.locator('#chat-form [name=text]').fill('Hi both, can you hear me?');
@@ -42,5 +40,5 @@ runTest('screenshot', async (t) => {
   fs.mkdirSync(path.dirname(out), { recursive: true });
   await ann.page.screenshot({ path: out });
   t.log(`wrote ${out} (${fs.statSync(out).size} bytes)`);
-  await httpPostJson(`${node.url}/recordings/stop`, { token: rec.recorder_token });
+  await expect(202, url, 'POST', `/meetings/${meetingId}/record/stop`, { token: admin });
 }, { timeoutMs: 180_000 });
