@@ -38,6 +38,21 @@ static void dl_finish(struct dl *d, bool ok)
     ctl_conn_request_done(conn, keep);
 }
 
+/* Gives the request back before any byte of the body went out (the caller replies). */
+static void dl_abandon(struct dl *d)
+{
+    struct ctl_req *r = d->r;
+    if (d->fd >= 0) {
+        uv_fs_t c;
+        uv_fs_close(NULL, &c, d->fd, NULL);
+        uv_fs_req_cleanup(&c);
+    }
+    free(d->chunk);
+    free(d);
+    r->data = NULL;
+    r->free_data = NULL;
+}
+
 static void read_next(struct dl *d);
 
 static void written(void *arg, int status)
@@ -114,7 +129,8 @@ static void on_stat(uv_fs_t *req)
     uv_fs_req_cleanup(req);
     struct ctl_req *r = d->r;
     if (!ok) {
-        dl_finish(d, false);
+        dl_abandon(d);
+        ctl_reply_error(r, 404, "the recording's file is missing");
         return;
     }
     int status = 200;
@@ -126,13 +142,7 @@ static void on_stat(uv_fs_t *req)
         if (rc < 0) {
             char hdr[64];
             snprintf(hdr, sizeof hdr, "Content-Range: bytes */%llu\r\n", size);
-            uv_fs_t c;
-            uv_fs_close(NULL, &c, d->fd, NULL);
-            uv_fs_req_cleanup(&c);
-            free(d->chunk);
-            free(d);
-            r->data = NULL;
-            r->free_data = NULL;
+            dl_abandon(d);
             static const char msg416[] = "{\"error\":\"range not satisfiable\"}";
             ctl_reply(r, 416, "application/json", msg416, sizeof msg416 - 1,
                       hdr);
@@ -154,17 +164,16 @@ static void on_open(uv_fs_t *req)
     ssize_t fd = req->result;
     uv_fs_req_cleanup(req);
     if (fd < 0) {
-        free(d->chunk);
-        free(d);
-        r->data = NULL;
-        r->free_data = NULL;
+        dl_abandon(d);
         ctl_reply_error(r, 404, "the recording's file is missing");
         return;
     }
     d->fd = (uv_file)fd;
     d->fs.data = d;
-    if (uv_fs_fstat(r->ctl->loop, &d->fs, d->fd, on_stat) != 0)
-        dl_finish(d, false);
+    if (uv_fs_fstat(r->ctl->loop, &d->fs, d->fd, on_stat) != 0) {
+        dl_abandon(d);
+        ctl_reply_error(r, 500, "cannot read the file");
+    }
 }
 
 static void found(void *ctx, PGresult *res)

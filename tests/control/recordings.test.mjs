@@ -171,6 +171,12 @@ runTest('control_recordings', async (ctx) => {
   await expect(403, u.origin, 'GET', `${u.pathname}?exp=${Number(exp) + 1}&sig=${sig}`);
   await expect(403, u.origin, 'GET', `/files/rec-ext-1?exp=${exp}&sig=${sig}`);
   await expect(403, u.origin, 'GET', u.pathname);
+  // A path that is not a regular file gets a 404 (it used to close the connection unanswered).
+  const keep = ctx.pg.sql(`SELECT file_path FROM recordings WHERE id = '${first.recording_id}'`)[0][0];
+  ctx.pg.sql(`UPDATE recordings SET file_path = '${path.dirname(keep)}' WHERE id = '${first.recording_id}'`);
+  await expect(404, u.origin, 'GET', u.pathname + u.search);
+  ctx.pg.sql(`UPDATE recordings SET file_path = '${keep}' WHERE id = '${first.recording_id}'`);
+  await expect(206, u.origin, 'GET', u.pathname + u.search, { headers: { range: 'bytes=0-0' } });
   // An expired link: a second instance signs with a 1 s lifetime.
   const short = await ctx.startControl(['--download-ttl', '1']);
   const link2 = (await expect(200, short.url, 'POST', `/recordings/${first.recording_id}/download-url`, { token: pA })).json;
