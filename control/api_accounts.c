@@ -16,7 +16,8 @@ struct kdf_work {
     struct ctl_req *r;
     char *password;
     char *stored;       /* verify: the stored hash (NULL: unknown account) */
-    int n_cost;
+    bool verify;        /* check a password (else hash a new one) */
+    int n_cost;         /* hashing: scrypt's N; an unknown account's dummy hash uses it too */
     bool ok;
     char hash[256];
     void (*next)(struct ctl_req *r, struct kdf_work *k);
@@ -33,12 +34,12 @@ static void kdf_free(struct kdf_work *k)
 static void kdf_run(uv_work_t *w)
 {
     struct kdf_work *k = w->data;
-    if (k->stored)
-        k->ok = ctl_password_verify(k->password, k->stored);
-    else if (k->n_cost)
+    if (!k->verify)
         k->ok = ctl_password_hash(k->password, k->n_cost, k->hash, sizeof k->hash) == 0;
-    else { /* unknown account: spend about the same time anyway, then fail */
-        ctl_password_hash(k->password, 16384, k->hash, sizeof k->hash);
+    else if (k->stored)
+        k->ok = ctl_password_verify(k->password, k->stored);
+    else { /* unknown account: spend about the same time anyway (the configured cost), then fail */
+        ctl_password_hash(k->password, k->n_cost, k->hash, sizeof k->hash);
         k->ok = false;
     }
 }
@@ -50,7 +51,7 @@ static void kdf_after(uv_work_t *w, int status)
     kdf_free(k);
 }
 
-static void kdf_start(struct ctl_req *r, const char *password, const char *stored, int n_cost,
+static void kdf_start(struct ctl_req *r, const char *password, bool verify, const char *stored,
                       void (*next)(struct ctl_req *, struct kdf_work *))
 {
     struct kdf_work *k = calloc(1, sizeof *k);
@@ -61,7 +62,8 @@ static void kdf_start(struct ctl_req *r, const char *password, const char *store
         return;
     }
     k->r = r;
-    k->n_cost = n_cost;
+    k->verify = verify;
+    k->n_cost = r->ctl->cfg.scrypt_n;
     k->next = next;
     k->w.data = k;
     if (uv_queue_work(r->ctl->loop, &k->w, kdf_run, kdf_after) != 0) {
@@ -133,7 +135,7 @@ void api_tenant_create(struct ctl_req *r)
         ctl_reply_error(r, 400, "\"password\" needs at least %d characters", PASSWORD_MIN);
         return;
     }
-    kdf_start(r, password, NULL, r->ctl->cfg.scrypt_n, tenant_hashed);
+    kdf_start(r, password, false, NULL, tenant_hashed);
 }
 
 /* ---- POST /accounts (admin): an account in the caller's tenant ---- */
@@ -177,7 +179,7 @@ void api_account_create(struct ctl_req *r)
         ctl_reply_error(r, 400, "\"password\" needs at least %d characters", PASSWORD_MIN);
         return;
     }
-    kdf_start(r, password, NULL, r->ctl->cfg.scrypt_n, account_hashed);
+    kdf_start(r, password, false, NULL, account_hashed);
 }
 
 void api_accounts_list(struct ctl_req *r)
@@ -246,7 +248,7 @@ static void login_found(void *ctx, PGresult *res)
         stored = PQgetvalue(res, 0, 1);
     }
     const char *password = json_string_value(json_object_get(r->json, "password"));
-    kdf_start(r, password, stored, 0, login_verified);
+    kdf_start(r, password, true, stored, login_verified);
 }
 
 void api_login(struct ctl_req *r)
