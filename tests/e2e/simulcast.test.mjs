@@ -1,9 +1,10 @@
 // Simulcast: alice publishes 1280x720 in three layers (q 1/4, h 1/2, f full). The node receives
-// all three (/metrics) within 20 s (the goal is 15 s, see below); bob, asking 5 Mbit/s, decodes about 1280x720 and carol,
+// all three (/metrics) within 15 s; bob, asking 5 Mbit/s, decodes about 1280x720 and carol,
 // asking 200 kbit/s, about 320x180. Then carol asks 5 Mbit/s too: her decoded resolution changes
 // within 3 s and her frames never stall for more than 500 ms meanwhile.
 // With `--congestion-feedback remb` (the test simulcast_remb) the node offers REMB instead of
-// transport-cc, and the same must hold with REMB as the browser's only bandwidth feedback.
+// transport-cc, and the same must hold with REMB as the browser's only bandwidth feedback
+// (Chromium's loss-based ramp is slower there: 30 s for the layers, 6 s and 1 s for the switch).
 // With `--codec h264` (the test simulcast_h264) alice publishes H.264 instead of VP8.
 // Run: node tests/e2e/simulcast.test.mjs [--congestion-feedback remb | --codec h264]
 import {
@@ -68,12 +69,11 @@ runTest(remb ? 'simulcast_remb' : h264 ? 'simulcast_h264' : 'simulcast', async (
 
   // 1. All three layers reach the node.
   let layers = [0, 0, 0];
-  // With REMB alone Chromium's loss-based controller ramps about 8% a second, and its software
-  // H.264 encoder is slower to start three layers on a loaded 2-core machine: both get longer.
-  // The issue's goal is 15 s; measured 2.9–6.6 s here when the machine is not shared. CI allows
-  // 20 s: three Chromium encoders and the node share 2 cores, and a starved node's late packet
-  // timestamps look like queueing delay to Chromium's bandwidth estimate (the log says how long).
-  const layerLimitS = remb || h264 ? 30 : 20;
+  // The issue's 15 s, with VP8 and H.264: measured 2.4–3.4 s under ASan on a shared 2-core
+  // machine since the node takes kernel arrival times for transport-cc (docs/media-path.md).
+  // With REMB alone Chromium's loss-based controller ramps about 8% a second (14–15 s measured):
+  // that variant gets 30 s.
+  const layerLimitS = remb ? 30 : 15;
   const until = alice.joinedAt + layerLimitS * 1000;
   while (Date.now() < until) {
     layers = layerPackets((await httpGet(`${node.url}/metrics`)).body);
@@ -95,19 +95,11 @@ runTest(remb ? 'simulcast_remb' : h264 ? 'simulcast_h264' : 'simulcast', async (
       });
       return out.join('; ');
     });
-    // The H.264 variant is about forwarding H.264 layers, not about Chromium's ramp: when its
-    // software encoder's top layer waits on the bandwidth estimate (a CPU-starved node delays
-    // transport-cc arrival times; see docs/media-path.md), the two lower layers must do.
-    const twoWillDo = h264 && layers[0] > 0 && layers[1] > 0 && /limited by bandwidth/.test(why);
-    if (!twoWillDo) {
-      throw new Error(`expected all three layers received within ${layerLimitS} s, got ${layers.join(' / ')} (alice: ${why})`);
-    }
-    t.log(`H.264: the top layer held back by Chromium's bandwidth estimate (${why}); going on with two`);
+    throw new Error(`expected all three layers received within ${layerLimitS} s, got ${layers.join(' / ')} (alice: ${why})`);
   }
-  const top = layers[2] > 0 ? 2 : 1;
   // The same per layer, labelled with the participant and the rid.
   const m1 = (await httpGet(`${node.url}/metrics`)).body;
-  for (const [layer, rid] of [[0, 'q'], [1, 'h'], [2, 'f']].slice(0, top + 1)) {
+  for (const [layer, rid] of [[0, 'q'], [1, 'h'], [2, 'f']]) {
     const lbl = { participant: 'alice', kind: 'video', layer, rid };
     const pk = series(m1, 'parley_layer_packets_total', lbl);
     const by = series(m1, 'parley_layer_bytes_total', lbl);
@@ -115,8 +107,7 @@ runTest(remb ? 'simulcast_remb' : h264 ? 'simulcast_h264' : 'simulcast', async (
   }
 
   // 2. Each subscriber gets the layer that fits what it asked for.
-  const wb = top === 2 ? await waitWidth(t, bob, 'alice', 1100, 1280, 30_000)
-    : await waitWidth(t, bob, 'alice', 600, 660, 30_000);
+  const wb = await waitWidth(t, bob, 'alice', 1100, 1280, 30_000);
   const wc = await waitWidth(t, carol, 'alice', 300, 340, 15_000);
   t.log(`bob (5 Mbit/s) decodes alice at ${wb} wide, carol (200 kbit/s) at ${wc} wide`);
   // What bob decodes is in the codec alice publishes.
@@ -167,12 +158,12 @@ runTest(remb ? 'simulcast_remb' : h264 ? 'simulcast_h264' : 'simulcast', async (
     `longest gap between decoded frames ${longest} ms`);
   // Chromium's software H.264 encoder, and REMB's slow ramp, can take longer to give the new
   // layer's keyframe on a loaded 2-core machine: those variants get 6 s (VP8 keeps the issue's 3 s).
-  const switchLimitMs = h264 || remb ? 6000 : 3000;
+  const switchLimitMs = remb ? 6000 : 3000;
   if (!switchedAt || switchedAt - start > switchLimitMs) {
     throw new Error(`expected carol's resolution to grow within ${switchLimitMs / 1000} s (still ${wc})`);
   }
-  // The variants (REMB alone, Chromium's software H.264) get 1 s; the VP8 test keeps the issue's 500 ms.
-  const stallLimitMs = h264 || remb ? 1000 : 500;
+  // The REMB variant gets 1 s; VP8 and H.264 keep the issue's 500 ms.
+  const stallLimitMs = remb ? 1000 : 500;
   if (longest > stallLimitMs) throw new Error(`expected no stall over ${stallLimitMs} ms while switching, saw ${longest} ms`);
   await sleep(1100); // the node publishes its figures once a second
   const m = (await httpGet(`${node.url}/metrics`)).body;
@@ -185,7 +176,7 @@ runTest(remb ? 'simulcast_remb' : h264 ? 'simulcast_h264' : 'simulcast', async (
   const carolPk = series(m, 'parley_consumer_packets_total', { participant: 'carol', kind: 'video', source: 'alice' });
   t.log(`/metrics per consumer: bob on layer ${bobLayer} at ${bobRate} bit/s; carol on layer ${carolLayer} ` +
     `after ${carolSwitches} switches, ${carolPk} packets`);
-  if (bobLayer !== top) throw new Error(`expected bob's consumer on layer ${top}, got ${bobLayer}`);
+  if (bobLayer !== 2) throw new Error(`expected bob's consumer on the top layer (2), got ${bobLayer}`);
   if (!(carolLayer > 0 && carolSwitches >= 1 && carolPk > 0)) throw new Error('expected carol\'s consumer moved up a layer');
   if (!(bobRate > 100000)) throw new Error(`expected bob's consumer bitrate over 100 kbit/s, got ${bobRate}`);
   const rembs = metricSumAll(m, 'parley_remb_sent_total'), twcc = metricSumAll(m, 'parley_twcc_feedback_total');
