@@ -2,13 +2,14 @@
 // killed with SIGKILL (nothing flushed, nothing closed). A new node started on the same
 // --recordings-root finds the interrupted recording and finishes it from its fragments: the MP4
 // is where it belongs, decodes with `ffmpeg -xerror` without a word, and holds at least 10 s of
-// every track. Run: node tests/e2e/recording_crash.test.mjs
+// every track; and it tells the control plane (a stand-in here): POST /recordings/r9/completed
+// with the file, its tracks and "recovered": true. Run: node tests/e2e/recording_crash.test.mjs
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
   runTest, startNode, launchBrowser, openParticipant, waitForPageJoined, waitForMedia, sleep,
-  httpPostJson,
+  httpPostJson, startControlPlane,
 } from './lib.mjs';
 
 runTest('recording_crash', async (t) => {
@@ -32,7 +33,9 @@ runTest('recording_crash', async (t) => {
   const parts = fs.readdirSync(path.join(root, 't1', 'c1', 's1'));
   t.log(`after the crash: ${parts.join(', ')}`);
 
-  const again = await startNode(t, { args: ['--recordings-root', root] });
+  const control = await startControlPlane(t);
+  control.replies.set('/nodes/register', { node_id: 'n1', name: 'x', heartbeat_interval_s: 1 });
+  const again = await startNode(t, { controlUrl: control.url, controlKey: 'k', args: ['--recordings-root', root] });
   const deadline = Date.now() + 60_000;
   while (!/recovered an interrupted recording/.test(again.output()) && Date.now() < deadline) await sleep(250);
   if (!fs.existsSync(file)) throw new Error(`expected ${file} recovered by the restarted node; its log: ${again.logPath}`);
@@ -55,6 +58,16 @@ runTest('recording_crash', async (t) => {
     throw new Error(`ffmpeg -xerror failed on the recovered file: ${e.stderr || e.message}`);
   }
   if (out.trim()) throw new Error(`ffmpeg printed: ${out}`);
+  const [done] = await control.waitFor('/recordings/r9/completed', 1, 15_000);
+  if (!done) throw new Error('the restarted node did not report the recovered recording to the control plane');
+  const rep = JSON.parse(done.body);
+  t.log(`reported: ${done.body.slice(0, 200)}…`);
+  if (rep.event !== 'recording.completed' || rep.recovered !== true || rep.recording_id !== 'r9' ||
+      rep.tenant_id !== 't1' || rep.conference_id !== 'c1' || path.resolve(rep.file_path) !== path.resolve(file) ||
+      rep.size_bytes !== fs.statSync(file).size || !(rep.duration_seconds >= 10) || rep.tracks.length !== streams.length) {
+    throw new Error(`unexpected completion report of the recovered recording: ${done.body}`);
+  }
+  if (done.headers.authorization !== 'Bearer k') throw new Error(`report sent with ${done.headers.authorization}`);
   if (fs.readdirSync(path.join(root, 't1', 'c1', 's1')).some((f) => f.endsWith('.parts'))) {
     throw new Error('the fragments should be gone once the file is finished');
   }
