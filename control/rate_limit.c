@@ -1,12 +1,14 @@
 /* Per-IP and per-credential rate limits: token buckets (rate per second, burst = 2 s worth) in
- * a fixed table of this instance, indexed by a hash of the key. A new key (or one colliding
- * with another) starts with a full bucket, so the table never grows; nodes presenting the node
- * key are not limited. Limits are per instance: N instances allow N times the rate. */
+ * a fixed table of this instance: 4-way sets indexed by a hash of the key, so two busy keys
+ * that share a set keep their own buckets; a new key takes the set's least recently used way
+ * and starts with a full bucket, so the table never grows. Nodes presenting the node key are
+ * not limited. Limits are per instance: N instances allow N times the rate. */
 #include <string.h>
 
 #include "ctl_int.h"
 
 #define SLOTS 4096
+#define WAYS 4
 
 struct bucket {
     uint64_t key;
@@ -36,9 +38,17 @@ static bool take(struct rate_table *t, const char *key, int rate, uint64_t now_m
     if (rate <= 0)
         return true;
     uint64_t h = fnv1a(key);
-    struct bucket *b = &t->b[h % SLOTS];
+    struct bucket *set = &t->b[(h % (SLOTS / WAYS)) * WAYS];
+    struct bucket *b = NULL, *lru = &set[0];
+    for (int i = 0; i < WAYS && !b; i++) {
+        if (set[i].key == h)
+            b = &set[i];
+        else if (set[i].key == 0 || (lru->key != 0 && set[i].last_ms < lru->last_ms))
+            lru = &set[i];
+    }
     double burst = 2.0 * rate;
-    if (b->key != h) {
+    if (!b) {
+        b = lru;
         b->key = h;
         b->tokens = burst;
         b->last_ms = now_ms;
