@@ -6,6 +6,7 @@
 
 #include "ctl_int.h"
 #include "join_token.h"
+#include "meeting_end_sql.h"
 #include "outbox_sql.h"
 
 #define TITLE_MAX 200
@@ -293,20 +294,10 @@ void api_meeting_left(struct ctl_req *r)
 /* $2/$3 are NULL for the node; for a user, the meeting must be in $2 and hosted by $3. The
  * node's load drops by the meeting and whoever was still in it. */
 static const char end_sql[] =
-    "WITH m AS (UPDATE meetings SET status = 'ended', ended_at = now(), ended_by = $4"
-    "  WHERE id = $1 AND status = 'live'"
-    "  AND ($2::text IS NULL OR (tenant_id = $2 AND host_account_id = $3))"
-    "  RETURNING id, node_id, participants, conference_id, session_id, tenant_id, ended_by),"
-    " ev AS (" OUTBOX_EVENT("'meeting.ended'", "m.tenant_id",
-                            "jsonb_build_object('meeting_id', m.id, 'ended_by', m.ended_by)",
-                            "m") "),"
-    " pa AS (UPDATE participants SET left_at = now()"
-    "  WHERE meeting_id = $1 AND left_at IS NULL AND EXISTS (SELECT 1 FROM m)),"
+    "WITH" MEETINGS_END_CTES("id = $1 AND ($2::text IS NULL OR (tenant_id = $2 AND host_account_id = $3))",
+                             "$4") ","
     " n AS (UPDATE nodes SET meetings = nodes.meetings - 1,"
-    "  participants = nodes.participants - m.participants FROM m WHERE nodes.id = m.node_id),"
-    " c AS (UPDATE conferences SET end_time = now(), updated_at = now()"
-    "  WHERE id = (SELECT conference_id FROM m)),"
-    " s AS (UPDATE sessions SET end_time = now() WHERE id = (SELECT session_id FROM m))"
+    "  participants = nodes.participants - m.participants FROM m WHERE nodes.id = m.node_id)"
     " SELECT EXISTS (SELECT 1 FROM m), o.status, o.host_account_id"
     " FROM (SELECT 1) one LEFT JOIN meetings o"
     "  ON o.id = $1 AND ($2::text IS NULL OR o.tenant_id = $2)";

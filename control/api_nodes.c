@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "ctl_int.h"
+#include "meeting_end_sql.h"
 
 void api_node_register(struct ctl_req *r)
 {
@@ -22,14 +23,19 @@ void api_node_register(struct ctl_req *r)
     char interval[16];
     snprintf(interval, sizeof interval, "%d", r->ctl->cfg.node_timeout_s / 3 > 0
                                                   ? r->ctl->cfg.node_timeout_s / 3 : 1);
-    /* Registering again under the same name (a restart) keeps the node's id. */
+    /* Registering again under the same name (a restart) keeps the node's id. A node registers
+     * when it starts (or when the control plane forgot it): it has no meetings, so those still
+     * live here on it are ended and its load starts at 0. */
     const char *p[3] = {name, url, interval};
     ctl_sql_json(r,
-                 "INSERT INTO nodes (name, signaling_url) VALUES ($1, $2)"
-                 " ON CONFLICT (name) DO UPDATE SET signaling_url = EXCLUDED.signaling_url,"
-                 "  last_heartbeat = now(), draining = false"
-                 " RETURNING json_build_object('node_id', id, 'name', name,"
-                 "  'heartbeat_interval_s', $3::integer)::text",
+                 "WITH o AS (SELECT id FROM nodes WHERE name = $1),"
+                 MEETINGS_END_CTES("node_id = (SELECT id FROM o)", "'node-restart'") ","
+                 " n AS (INSERT INTO nodes (name, signaling_url) VALUES ($1, $2)"
+                 "  ON CONFLICT (name) DO UPDATE SET signaling_url = EXCLUDED.signaling_url,"
+                 "   last_heartbeat = now(), draining = false, meetings = 0, participants = 0"
+                 "  RETURNING id, name)"
+                 " SELECT json_build_object('node_id', id, 'name', name,"
+                 "  'heartbeat_interval_s', $3::integer)::text FROM n",
                  3, p, 200, NULL, NULL);
 }
 

@@ -28,6 +28,8 @@ struct pl_ctl_config {
     int max_body;
     int scrypt_n;
     int recording_stale_s;       /* a recording without progress this long is aborted */
+    int node_lost_s;             /* a node without heartbeat this long: its meetings are ended */
+    int meeting_retention_s;     /* an ended meeting, its recordings done, is deleted after this */
     const char *smtp_url;        /* smtp://host:port of the mail relay; "" = no e-mail */
     const char *mail_from;
     int outbox_interval_ms;

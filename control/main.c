@@ -37,6 +37,8 @@ static int parse_flags(struct ctl *c, int argc, char **argv)
     cfg->max_body = 65536;
     cfg->scrypt_n = 16384;
     cfg->recording_stale_s = 600;
+    cfg->node_lost_s = 120;
+    cfg->meeting_retention_s = 3600;
     cfg->smtp_url = "";
     cfg->mail_from = "parley@localhost";
     cfg->outbox_interval_ms = 500;
@@ -73,6 +75,10 @@ static int parse_flags(struct ctl *c, int argc, char **argv)
          "scrypt cost N of new password hashes (power of two)"},
         {"recording-stale", "PARLEY_RECORDING_STALE", PL_OPT_INT, &cfg->recording_stale_s,
          "seconds without progress after which a recording is aborted"},
+        {"node-lost", "PARLEY_NODE_LOST", PL_OPT_INT, &cfg->node_lost_s,
+         "seconds without heartbeat after which a node's live meetings are ended"},
+        {"meeting-retention", "PARLEY_MEETING_RETENTION", PL_OPT_INT, &cfg->meeting_retention_s,
+         "seconds an ended meeting is kept once no recording of it is pending (then deleted)"},
         {"smtp-url", "PARLEY_SMTP_URL", PL_OPT_STR, &cfg->smtp_url,
          "smtp://host:port of the mail relay for recording e-mails (none: no e-mail)"},
         {"mail-from", "PARLEY_MAIL_FROM", PL_OPT_STR, &cfg->mail_from, "sender address"},
@@ -121,7 +127,8 @@ static int parse_flags(struct ctl *c, int argc, char **argv)
     }
     if (cfg->port < 0 || cfg->port > 65535 || cfg->db_pool < 1 || cfg->db_pool > 64 ||
         cfg->node_timeout_s < 1 || cfg->auth_ttl_s < 1 || cfg->join_ttl_s < 1 ||
-        cfg->download_ttl_s < 1 || cfg->recording_stale_s < 1 ||
+        cfg->download_ttl_s < 1 || cfg->recording_stale_s < 1 || cfg->node_lost_s < 1 ||
+        cfg->meeting_retention_s < 0 ||
         (cfg->outbox_interval_ms < 10 && cfg->outbox_interval_ms != 0) || cfg->outbox_backoff_ms < 1 ||
         cfg->outbox_max_attempts < 1 || cfg->rate_ip < 0 || cfg->idle_timeout_s < 1 || cfg->rate_key < 0 || cfg->max_body < 1024 || cfg->scrypt_n < 2 ||
         (cfg->scrypt_n & (cfg->scrypt_n - 1))) {

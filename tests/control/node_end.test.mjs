@@ -2,9 +2,10 @@
 // participant) are accepted by the node (INIT, JOIN), a token with a forged signature is
 // refused, and when the host ENDs the meeting the node's authoritative
 // POST /meetings/{id}/end (Bearer <node key>, its exact body) ends it in the control plane and
-// frees the node's load.
+// frees the node's load; an ended meeting is deleted by the housekeeping after --meeting-retention;
+// a node registering again (a restart) has its old live meetings ended.
 import { SigClient, runTest as runE2e, startNode } from '../e2e/lib.mjs';
-import { TestContext, assertEq, expect, sleep } from './lib.mjs';
+import { TestContext, assert, assertEq, expect, sleep } from './lib.mjs';
 
 runE2e('control_node_end', async (t) => {
   const ctx = new TestContext('control_node_end', t.tmpDir);
@@ -60,4 +61,28 @@ runE2e('control_node_end', async (t) => {
   const n = (await expect(200, url, 'GET', '/nodes', { token: ctx.nodeKey })).json.nodes.find((x) => x.node_id === reg.node_id);
   assertEq(n.meetings, 0, 'the node\'s load is freed');
   await expect(204, url, 'DELETE', `/meetings/${m.meeting_id}`, { token: ctx.nodeKey });
+
+  // Nobody needs to call DELETE: with --meeting-retention 1 the housekeeping deletes an ended
+  // meeting (no recording pending) a second after its end; its conference stays.
+  const kept = await ctx.startControl(['--meeting-retention', '1']);
+  const m2 = (await expect(201, kept.url, 'POST', '/meetings', { token: host, body: {} })).json;
+  await expect(200, kept.url, 'POST', `/meetings/${m2.meeting_id}/end`, { token: host });
+  let gone = false;
+  for (let i = 0; i < 60 && !gone; i++) {
+    await sleep(250);
+    gone = ctx.pg.sql(`SELECT count(*) FROM meetings WHERE id = '${m2.meeting_id}'`)[0][0] === '0';
+  }
+  assert(gone, 'the ended meeting is deleted by the housekeeping');
+  assertEq(ctx.pg.sql(`SELECT count(*) FROM conferences WHERE id = '${m2.conference_id}'`)[0][0], '1', 'its conference stays');
+
+  // A node registers when it starts: the meetings still live on it died with the old process.
+  const m3 = (await expect(201, url, 'POST', '/meetings', { token: host, body: {} })).json;
+  assertEq(m3.node_id, reg.node_id, 'the third meeting is on the node too');
+  const again = (await expect(200, url, 'POST', '/nodes/register', { token: ctx.nodeKey,
+    body: { name: reg.name, signaling_url: reg.signaling_url } })).json;
+  assertEq(again.node_id, reg.node_id, 'a restart keeps the node id');
+  assertEq(ctx.pg.sql(`SELECT status, ended_by FROM meetings WHERE id = '${m3.meeting_id}'`)[0], ['ended', 'node-restart'],
+    'registering again ends the meetings it had');
+  const n3 = (await expect(200, url, 'GET', '/nodes', { token: ctx.nodeKey })).json.nodes.find((x) => x.node_id === reg.node_id);
+  assertEq([n3.meetings, n3.participants], [0, 0], 'and its load starts at 0');
 }, { timeoutMs: 120_000 });

@@ -1,14 +1,14 @@
 // Placement under concurrency: two parley-control instances on one database create 200
 // meetings at once over 3 registered nodes; each node's recorded load must equal the meetings
 // placed on it (and the participants reported in it), the spread stays even, and a node that
-// stops heartbeating gets no new meetings.
+// stops heartbeating gets no new meetings, and past --node-lost its live meetings are ended.
 import { assert, assertEq, expect, runTest, sleep } from './lib.mjs';
 
 runTest('control_placement', async (ctx) => {
   await ctx.startPostgres();
   // Both start at once: the migrations run once, under the advisory lock.
   // A load test: rate limits off (the api test covers them).
-  const flags = ['--node-timeout', '8', '--rate-ip', '0', '--rate-key', '0'];
+  const flags = ['--node-timeout', '8', '--node-lost', '12', '--rate-ip', '0', '--rate-key', '0'];
   const [c1, c2] = await Promise.all([ctx.startControl(flags), ctx.startControl(flags)]);
   assertEq(ctx.pg.sql('SELECT count(*) FROM schema_migrations')[0][0], '1', 'migrations applied once');
   const node = ctx.nodeKey;
@@ -74,6 +74,21 @@ runTest('control_placement', async (ctx) => {
   for (const r of after) assert(r.json.node_id !== dead, 'no meeting on the silent node');
   const deadRow = (await expect(200, c1.url, 'GET', '/nodes', { token: node })).json.nodes.find((n) => n.node_id === dead);
   assertEq(deadRow.healthy, false, 'the silent node is reported unhealthy');
+  // Past --node-lost 12 the silent node's live meetings are ended (it took them with it) and
+  // its load drops to 0; the beating nodes' meetings stay live.
+  const liveOn = (id) => Number(ctx.pg.sql(`SELECT count(*) FROM meetings WHERE node_id = '${id}' AND status = 'live'`)[0][0]);
+  const before = liveOn(dead);
+  assert(before > 0, 'the silent node had live meetings');
+  const others = nodes.slice(0, 2).map(liveOn);
+  for (let i = 0; i < 60 && liveOn(dead) > 0; i++) await sleep(250);
+  assertEq(liveOn(dead), 0, 'the lost node\'s meetings are ended');
+  assertEq(Number(ctx.pg.sql(`SELECT count(*) FROM meetings WHERE node_id = '${dead}' AND ended_by = 'node-lost'`)[0][0]), before,
+    'each ended by node-lost');
+  assertEq(Number(ctx.pg.sql(`SELECT count(*) FROM participants p JOIN meetings m ON m.id = p.meeting_id WHERE m.node_id = '${dead}' AND p.left_at IS NULL`)[0][0]),
+    0, 'nobody is left present in them');
+  const lostRow = (await expect(200, c1.url, 'GET', '/nodes', { token: node })).json.nodes.find((n) => n.node_id === dead);
+  assertEq([lostRow.meetings, lostRow.participants], [0, 0], 'the lost node\'s load is 0');
+  assertEq(nodes.slice(0, 2).map(liveOn), others, 'the beating nodes\' meetings stay live');
   stop = true;
   await heartbeats;
   void t;
