@@ -15,6 +15,22 @@ static uint8_t ext_id(const struct pl_sdp_media *m, enum pl_ext e)
     return 0;
 }
 
+void cl_learn_payload_types(struct pl_client *c, const struct pl_sdp_media *m)
+{
+    for (int k = 0; k < m->n_codecs; k++) {
+        const struct pl_sdp_codec *cd = &m->codecs[k];
+        if (cd->codec == PL_CODEC_OPUS && !c->pt_opus)
+            c->pt_opus = cd->pt;
+        if (cd->codec == PL_CODEC_VP8 && !c->pt_vp8)
+            c->pt_vp8 = cd->pt;
+    }
+    for (int k = 0; k < m->n_codecs; k++)
+        if (m->codecs[k].codec == PL_CODEC_RTX && c->pt_vp8 && m->codecs[k].apt == c->pt_vp8) {
+            c->pt_rtx = m->codecs[k].pt;
+            c->has_rtx = true;
+        }
+}
+
 int cl_answer_apply(struct pl_client *c, const char *text, size_t len)
 {
     if (c->have_answer) {
@@ -49,18 +65,7 @@ int cl_answer_apply(struct pl_client *c, const char *text, size_t len)
             continue; /* rejected line */
         if (m->kind == PL_MEDIA_APPLICATION && c->o.data_channel)
             c->dc_wanted = true;
-        for (int k = 0; k < m->n_codecs; k++) {
-            const struct pl_sdp_codec *cd = &m->codecs[k];
-            if (cd->codec == PL_CODEC_OPUS && !c->pt_opus)
-                c->pt_opus = cd->pt;
-            if (cd->codec == PL_CODEC_VP8 && !c->pt_vp8)
-                c->pt_vp8 = cd->pt;
-        }
-        for (int k = 0; k < m->n_codecs; k++)
-            if (m->codecs[k].codec == PL_CODEC_RTX && c->pt_vp8 && m->codecs[k].apt == c->pt_vp8) {
-                c->pt_rtx = m->codecs[k].pt;
-                c->has_rtx = true;
-            }
+        cl_learn_payload_types(c, m);
         if (strcmp(m->mid, c->video_mid) == 0) {
             c->ext_mid = ext_id(m, PL_EXT_MID);
             c->ext_rid = ext_id(m, PL_EXT_RID);

@@ -192,6 +192,9 @@ void cl_dtls_feed(struct pl_client *c, const uint8_t *data, size_t len);
 
 /* answer.c */
 int cl_answer_apply(struct pl_client *c, const char *sdp, size_t len);
+struct pl_sdp_media;
+/* The Opus and VP8 payload types (and VP8's RTX) of a line, unless already known. */
+void cl_learn_payload_types(struct pl_client *c, const struct pl_sdp_media *m);
 
 /* sender.c */
 int cl_sender_init(struct pl_client *c);

@@ -19,18 +19,7 @@ static void take_lines(struct pl_client *c, const struct pl_sdp *o)
         const struct pl_sdp_media *m = &o->media[i];
         if (m->port == 0 || (m->dir != PL_DIR_SENDONLY && m->dir != PL_DIR_SENDRECV))
             continue;
-        for (int k = 0; k < m->n_codecs; k++) {
-            const struct pl_sdp_codec *cd = &m->codecs[k];
-            if (cd->codec == PL_CODEC_OPUS && !c->pt_opus)
-                c->pt_opus = cd->pt;
-            if (cd->codec == PL_CODEC_VP8 && !c->pt_vp8)
-                c->pt_vp8 = cd->pt;
-        }
-        for (int k = 0; k < m->n_codecs; k++)
-            if (m->codecs[k].codec == PL_CODEC_RTX && c->pt_vp8 && m->codecs[k].apt == c->pt_vp8) {
-                c->pt_rtx = m->codecs[k].pt;
-                c->has_rtx = true;
-            }
+        cl_learn_payload_types(c, m);
         for (int k = 0; k < m->n_extmaps && !c->ext_mid; k++)
             if (m->extmaps[k].ext == PL_EXT_MID)
                 c->ext_mid = m->extmaps[k].id;

@@ -2,31 +2,9 @@
  * line, rtcp-mux, one ICE ufrag/pwd and DTLS fingerprint, Opus and VP8 with RTX, simulcast by
  * rid (layers) or a plain SSRC + FID group (one layer), then the receive slots. */
 #include "parley/client_media.h"
+#include "sdp_text.h"
 
-#include <stdarg.h>
 #include <stdio.h>
-
-struct out {
-    char *buf;
-    size_t cap, len;
-    bool overflow;
-};
-
-__attribute__((format(printf, 2, 3)))
-static void put(struct out *o, const char *fmt, ...)
-{
-    if (o->overflow)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= o->cap - o->len) {
-        o->overflow = true;
-        return;
-    }
-    o->len += (size_t)n;
-}
 
 const char *pl_offer_rid(int layer)
 {
@@ -35,34 +13,34 @@ const char *pl_offer_rid(int layer)
 }
 
 /* What every m-line carries: transport (BUNDLE makes them all share one), mid, direction. */
-static void common_lines(struct out *o, const struct pl_offer_params *p, int mid, const char *dir,
+static void common_lines(struct sdp_text *o, const struct pl_offer_params *p, int mid, const char *dir,
                          bool first)
 {
-    put(o, "c=IN IP4 0.0.0.0\r\na=rtcp:9 IN IP4 0.0.0.0\r\n");
+    sdp_put(o, "c=IN IP4 0.0.0.0\r\na=rtcp:9 IN IP4 0.0.0.0\r\n");
     if (first)
         for (int i = 0; i < p->n_candidates; i++)
-            put(o, "a=%s\r\n", p->candidates[i]);
+            sdp_put(o, "a=%s\r\n", p->candidates[i]);
     if (first && p->n_candidates)
-        put(o, "a=end-of-candidates\r\n");
-    put(o, "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\n", p->ice_ufrag, p->ice_pwd);
-    put(o, "a=fingerprint:sha-256 %s\r\n", p->fingerprint);
-    put(o, "a=setup:%s\r\na=mid:%d\r\n", p->setup_active ? "active" : "actpass", mid);
-    put(o, "a=extmap:%d urn:ietf:params:rtp-hdrext:sdes:mid\r\n", PL_OFFER_EXT_MID);
-    put(o, "a=%s\r\na=rtcp-mux\r\na=rtcp-rsize\r\n", dir);
+        sdp_put(o, "a=end-of-candidates\r\n");
+    sdp_put(o, "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\n", p->ice_ufrag, p->ice_pwd);
+    sdp_put(o, "a=fingerprint:sha-256 %s\r\n", p->fingerprint);
+    sdp_put(o, "a=setup:%s\r\na=mid:%d\r\n", p->setup_active ? "active" : "actpass", mid);
+    sdp_put(o, "a=extmap:%d urn:ietf:params:rtp-hdrext:sdes:mid\r\n", PL_OFFER_EXT_MID);
+    sdp_put(o, "a=%s\r\na=rtcp-mux\r\na=rtcp-rsize\r\n", dir);
 }
 
-static void audio_codecs(struct out *o)
+static void audio_codecs(struct sdp_text *o)
 {
-    put(o, "a=rtpmap:%d opus/48000/2\r\na=fmtp:%d minptime=10;useinbandfec=1\r\n",
+    sdp_put(o, "a=rtpmap:%d opus/48000/2\r\na=fmtp:%d minptime=10;useinbandfec=1\r\n",
         PL_OFFER_PT_OPUS, PL_OFFER_PT_OPUS);
 }
 
-static void video_codecs(struct out *o)
+static void video_codecs(struct sdp_text *o)
 {
     int v = PL_OFFER_PT_VP8, r = PL_OFFER_PT_RTX;
-    put(o, "a=rtpmap:%d VP8/90000\r\n", v);
-    put(o, "a=rtcp-fb:%d ccm fir\r\na=rtcp-fb:%d nack\r\na=rtcp-fb:%d nack pli\r\n", v, v, v);
-    put(o, "a=rtpmap:%d rtx/90000\r\na=fmtp:%d apt=%d\r\n", r, r, v);
+    sdp_put(o, "a=rtpmap:%d VP8/90000\r\n", v);
+    sdp_put(o, "a=rtcp-fb:%d ccm fir\r\na=rtcp-fb:%d nack\r\na=rtcp-fb:%d nack pli\r\n", v, v, v);
+    sdp_put(o, "a=rtpmap:%d rtx/90000\r\na=fmtp:%d apt=%d\r\n", r, r, v);
 }
 
 int pl_offer_write(const struct pl_offer_params *p, char *buf, size_t cap)
@@ -71,71 +49,71 @@ int pl_offer_write(const struct pl_offer_params *p, char *buf, size_t cap)
         p->n_layers < 0 || p->n_layers > PL_OFFER_MAX_LAYERS || p->recv_video < 0 ||
         p->recv_audio < 0 || p->recv_video + p->recv_audio > 110 || p->n_candidates < 0 || !cap)
         return -1;
-    struct out o = {buf, cap, 0, false};
+    struct sdp_text o = {buf, cap, 0, false};
     int n_lines = (p->send_audio ? 1 : 0) + (p->send_video ? 1 : 0) + p->recv_video + p->recv_audio +
                   (p->data_channel ? 1 : 0);
     if (n_lines == 0)
         return -1;
-    put(&o, "v=0\r\no=- %llu 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE",
+    sdp_put(&o, "v=0\r\no=- %llu 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE",
         (unsigned long long)(p->session_id & 0x7FFFFFFFFFFFFFFFull));
     for (int i = 0; i < n_lines; i++)
-        put(&o, " %d", i);
-    put(&o, "\r\na=msid-semantic: WMS %s\r\n", p->stream_id);
+        sdp_put(&o, " %d", i);
+    sdp_put(&o, "\r\na=msid-semantic: WMS %s\r\n", p->stream_id);
 
     int mid = 0;
     if (p->send_audio) {
-        put(&o, "m=audio 9 UDP/TLS/RTP/SAVPF %d\r\n", PL_OFFER_PT_OPUS);
+        sdp_put(&o, "m=audio 9 UDP/TLS/RTP/SAVPF %d\r\n", PL_OFFER_PT_OPUS);
         common_lines(&o, p, mid, "sendonly", mid == 0);
-        put(&o, "a=msid:%s %s-audio\r\n", p->stream_id, p->stream_id);
+        sdp_put(&o, "a=msid:%s %s-audio\r\n", p->stream_id, p->stream_id);
         audio_codecs(&o);
-        put(&o, "a=ssrc:%u cname:%s\r\n", p->audio_ssrc, p->cname);
-        put(&o, "a=ssrc:%u msid:%s %s-audio\r\n", p->audio_ssrc, p->stream_id, p->stream_id);
+        sdp_put(&o, "a=ssrc:%u cname:%s\r\n", p->audio_ssrc, p->cname);
+        sdp_put(&o, "a=ssrc:%u msid:%s %s-audio\r\n", p->audio_ssrc, p->stream_id, p->stream_id);
         mid++;
     }
     if (p->send_video) {
-        put(&o, "m=video 9 UDP/TLS/RTP/SAVPF %d %d\r\n", PL_OFFER_PT_VP8, PL_OFFER_PT_RTX);
+        sdp_put(&o, "m=video 9 UDP/TLS/RTP/SAVPF %d %d\r\n", PL_OFFER_PT_VP8, PL_OFFER_PT_RTX);
         common_lines(&o, p, mid, "sendonly", mid == 0);
-        put(&o, "a=extmap:%d urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id\r\n", PL_OFFER_EXT_RID);
-        put(&o, "a=extmap:%d urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id\r\n",
+        sdp_put(&o, "a=extmap:%d urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id\r\n", PL_OFFER_EXT_RID);
+        sdp_put(&o, "a=extmap:%d urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id\r\n",
             PL_OFFER_EXT_RRID);
-        put(&o, "a=msid:%s %s-video\r\n", p->stream_id, p->stream_id);
+        sdp_put(&o, "a=msid:%s %s-video\r\n", p->stream_id, p->stream_id);
         video_codecs(&o);
         if (p->n_layers > 1) {
             for (int l = 0; l < p->n_layers; l++)
-                put(&o, "a=rid:%s send\r\n", pl_offer_rid(l));
-            put(&o, "a=simulcast:send ");
+                sdp_put(&o, "a=rid:%s send\r\n", pl_offer_rid(l));
+            sdp_put(&o, "a=simulcast:send ");
             for (int l = 0; l < p->n_layers; l++)
-                put(&o, "%s%s", l ? ";" : "", pl_offer_rid(l));
-            put(&o, "\r\n");
+                sdp_put(&o, "%s%s", l ? ";" : "", pl_offer_rid(l));
+            sdp_put(&o, "\r\n");
         } else {
-            put(&o, "a=ssrc-group:FID %u %u\r\n", p->video_ssrc, p->video_rtx_ssrc);
+            sdp_put(&o, "a=ssrc-group:FID %u %u\r\n", p->video_ssrc, p->video_rtx_ssrc);
             uint32_t ss[2] = {p->video_ssrc, p->video_rtx_ssrc};
             for (int i = 0; i < 2; i++) {
-                put(&o, "a=ssrc:%u cname:%s\r\n", ss[i], p->cname);
-                put(&o, "a=ssrc:%u msid:%s %s-video\r\n", ss[i], p->stream_id, p->stream_id);
+                sdp_put(&o, "a=ssrc:%u cname:%s\r\n", ss[i], p->cname);
+                sdp_put(&o, "a=ssrc:%u msid:%s %s-video\r\n", ss[i], p->stream_id, p->stream_id);
             }
         }
         mid++;
     }
     for (int i = 0; i < p->recv_video; i++, mid++) {
-        put(&o, "m=video 9 UDP/TLS/RTP/SAVPF %d %d\r\n", PL_OFFER_PT_VP8, PL_OFFER_PT_RTX);
+        sdp_put(&o, "m=video 9 UDP/TLS/RTP/SAVPF %d %d\r\n", PL_OFFER_PT_VP8, PL_OFFER_PT_RTX);
         common_lines(&o, p, mid, "recvonly", mid == 0);
         video_codecs(&o);
     }
     for (int i = 0; i < p->recv_audio; i++, mid++) {
-        put(&o, "m=audio 9 UDP/TLS/RTP/SAVPF %d\r\n", PL_OFFER_PT_OPUS);
+        sdp_put(&o, "m=audio 9 UDP/TLS/RTP/SAVPF %d\r\n", PL_OFFER_PT_OPUS);
         common_lines(&o, p, mid, "recvonly", mid == 0);
         audio_codecs(&o);
     }
     if (p->data_channel) {
-        put(&o, "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 0.0.0.0\r\n");
+        sdp_put(&o, "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 0.0.0.0\r\n");
         if (mid == 0)
             for (int i = 0; i < p->n_candidates; i++)
-                put(&o, "a=%s\r\n", p->candidates[i]);
-        put(&o, "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\n", p->ice_ufrag, p->ice_pwd);
-        put(&o, "a=fingerprint:sha-256 %s\r\n", p->fingerprint);
-        put(&o, "a=setup:%s\r\na=mid:%d\r\n", p->setup_active ? "active" : "actpass", mid);
-        put(&o, "a=sctp-port:5000\r\na=max-message-size:262144\r\n");
+                sdp_put(&o, "a=%s\r\n", p->candidates[i]);
+        sdp_put(&o, "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\n", p->ice_ufrag, p->ice_pwd);
+        sdp_put(&o, "a=fingerprint:sha-256 %s\r\n", p->fingerprint);
+        sdp_put(&o, "a=setup:%s\r\na=mid:%d\r\n", p->setup_active ? "active" : "actpass", mid);
+        sdp_put(&o, "a=sctp-port:5000\r\na=max-message-size:262144\r\n");
     }
     return o.overflow ? -1 : (int)o.len;
 }

@@ -5,32 +5,10 @@
  * no such feedback). */
 #include "parley/client_media.h"
 #include "parley/sdp.h"
+#include "sdp_text.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-
-struct out {
-    char *buf;
-    size_t cap, len;
-    bool overflow;
-};
-
-__attribute__((format(printf, 2, 3)))
-static void put(struct out *o, const char *fmt, ...)
-{
-    if (o->overflow)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= o->cap - o->len) {
-        o->overflow = true;
-        return;
-    }
-    o->len += (size_t)n;
-}
 
 /* The codec of a line the client takes, and its RTX (NULL when none). */
 static const struct pl_sdp_codec *pick(const struct pl_sdp_media *m, const struct pl_sdp_codec **rtx)
@@ -66,57 +44,57 @@ int pl_recv_answer_write(const struct pl_sdp *offer, const struct pl_recv_answer
 {
     if (!offer || !p->ice_ufrag || !p->ice_pwd || !p->fingerprint || p->n_candidates < 0 || !cap)
         return -1;
-    struct out o = {buf, cap, 0, false};
+    struct sdp_text o = {buf, cap, 0, false};
     int accepted = 0;
     const struct pl_sdp_codec *rtx;
     for (int i = 0; i < offer->n_media; i++)
         accepted += pick(&offer->media[i], &rtx) != NULL;
     if (!accepted)
         return -1;
-    put(&o, "v=0\r\no=- %llu 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE",
+    sdp_put(&o, "v=0\r\no=- %llu 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE",
         (unsigned long long)(p->session_id & 0x7FFFFFFFFFFFFFFFull));
     for (int i = 0; i < offer->n_media; i++)
         if (pick(&offer->media[i], &rtx))
-            put(&o, " %s", offer->media[i].mid);
-    put(&o, "\r\na=msid-semantic: WMS\r\n");
+            sdp_put(&o, " %s", offer->media[i].mid);
+    sdp_put(&o, "\r\na=msid-semantic: WMS\r\n");
     bool first = true;
     for (int i = 0; i < offer->n_media; i++) {
         const struct pl_sdp_media *m = &offer->media[i];
         const struct pl_sdp_codec *c = pick(m, &rtx);
         if (!c) {
-            put(&o, "m=%s 0 %s %s\r\nc=IN IP4 0.0.0.0\r\n", m->kind_name[0] ? m->kind_name : "video",
+            sdp_put(&o, "m=%s 0 %s %s\r\nc=IN IP4 0.0.0.0\r\n", m->kind_name[0] ? m->kind_name : "video",
                 m->proto[0] ? m->proto : "UDP/TLS/RTP/SAVPF", m->fmt_list[0] ? m->fmt_list : "0");
             if (m->mid[0])
-                put(&o, "a=mid:%s\r\n", m->mid);
+                sdp_put(&o, "a=mid:%s\r\n", m->mid);
             continue;
         }
-        put(&o, "m=%s 9 UDP/TLS/RTP/SAVPF %u", m->kind == PL_MEDIA_AUDIO ? "audio" : "video", c->pt);
+        sdp_put(&o, "m=%s 9 UDP/TLS/RTP/SAVPF %u", m->kind == PL_MEDIA_AUDIO ? "audio" : "video", c->pt);
         if (rtx)
-            put(&o, " %u", rtx->pt);
-        put(&o, "\r\nc=IN IP4 0.0.0.0\r\na=rtcp:9 IN IP4 0.0.0.0\r\n");
+            sdp_put(&o, " %u", rtx->pt);
+        sdp_put(&o, "\r\nc=IN IP4 0.0.0.0\r\na=rtcp:9 IN IP4 0.0.0.0\r\n");
         if (first) {
             for (int k = 0; k < p->n_candidates; k++)
-                put(&o, "a=%s\r\n", p->candidates[k]);
+                sdp_put(&o, "a=%s\r\n", p->candidates[k]);
             if (p->n_candidates)
-                put(&o, "a=end-of-candidates\r\n");
+                sdp_put(&o, "a=end-of-candidates\r\n");
             first = false;
         }
-        put(&o, "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\n", p->ice_ufrag, p->ice_pwd);
-        put(&o, "a=fingerprint:sha-256 %s\r\na=setup:active\r\na=mid:%s\r\n", p->fingerprint, m->mid);
+        sdp_put(&o, "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\n", p->ice_ufrag, p->ice_pwd);
+        sdp_put(&o, "a=fingerprint:sha-256 %s\r\na=setup:active\r\na=mid:%s\r\n", p->fingerprint, m->mid);
         int ext = mid_ext(m);
         if (ext)
-            put(&o, "a=extmap:%d urn:ietf:params:rtp-hdrext:sdes:mid\r\n", ext);
-        put(&o, "a=%s\r\na=rtcp-mux\r\n", m->dir == PL_DIR_INACTIVE ? "inactive" : "recvonly");
+            sdp_put(&o, "a=extmap:%d urn:ietf:params:rtp-hdrext:sdes:mid\r\n", ext);
+        sdp_put(&o, "a=%s\r\na=rtcp-mux\r\n", m->dir == PL_DIR_INACTIVE ? "inactive" : "recvonly");
         if (m->rtcp_rsize)
-            put(&o, "a=rtcp-rsize\r\n");
+            sdp_put(&o, "a=rtcp-rsize\r\n");
         if (m->kind == PL_MEDIA_AUDIO) {
-            put(&o, "a=rtpmap:%u opus/48000/2\r\na=fmtp:%u minptime=10;useinbandfec=1\r\n", c->pt, c->pt);
+            sdp_put(&o, "a=rtpmap:%u opus/48000/2\r\na=fmtp:%u minptime=10;useinbandfec=1\r\n", c->pt, c->pt);
         } else {
-            put(&o, "a=rtpmap:%u VP8/90000\r\n", c->pt);
-            put(&o, "a=rtcp-fb:%u ccm fir\r\na=rtcp-fb:%u nack\r\na=rtcp-fb:%u nack pli\r\n", c->pt,
+            sdp_put(&o, "a=rtpmap:%u VP8/90000\r\n", c->pt);
+            sdp_put(&o, "a=rtcp-fb:%u ccm fir\r\na=rtcp-fb:%u nack\r\na=rtcp-fb:%u nack pli\r\n", c->pt,
                 c->pt, c->pt);
             if (rtx)
-                put(&o, "a=rtpmap:%u rtx/90000\r\na=fmtp:%u apt=%u\r\n", rtx->pt, rtx->pt, c->pt);
+                sdp_put(&o, "a=rtpmap:%u rtx/90000\r\na=fmtp:%u apt=%u\r\n", rtx->pt, rtx->pt, c->pt);
         }
     }
     return o.overflow ? -1 : (int)o.len;
