@@ -1,10 +1,10 @@
 #!/bin/sh
 # The scenarios of docs/bench.md, one after the other, each against a node parley-bench starts
-# itself; the 10x10 and 1x50 ones also against Janus VideoRoom right after (same flags,
+# itself; each also against Janus VideoRoom right after (same flags,
 # --target janus, inside bench/janus_netns.sh: needs root). JSON results (and the progress lines) go to OUT
 # (default /tmp/parley-bench-results). Each run lasts well under a minute.
 # Usage: bench/scenarios.sh [BUILD_DIR] [OUT] [NAME...]   (NAMEs: limit 10x10 10x10-janus
-# 10x10-janus-el2 1x500 1x50 1x50-janus; default all)
+# 10x10-janus-el2 1x500 1x500-janus 1x50 1x50-janus; default all)
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-build}
@@ -46,7 +46,9 @@ run_janus 10x10-janus $common $s10x10
 # ... and Janus with its handles sharing 2 loop threads (event_loops) instead of one thread each.
 run_janus 10x10-janus-el2 $common $s10x10 --janus-event-loops 2
 # 1 publisher x 500 subscribers (middle layer).
-run 1x500 $common --sessions 500 --meetings 1 --publishers 1 --subscribers 500 --layer middle --fps 30 --ramp 25
+s1x500="--sessions 500 --meetings 1 --publishers 1 --subscribers 500 --layer middle --fps 30 --ramp 25"
+run 1x500 $common $s1x500
+run_janus 1x500-janus $common $s1x500
 # 1 meeting x 50 participants, each subscribing to the 49 others at the low layer.
 s1x50="--sessions 50 --meetings 1 --publishers 50 --subscribers 0 --layer low --fps 6 --ramp 10"
 run 1x50 $common $s1x50
