@@ -364,6 +364,10 @@ static void deleted(void *ctx, PGresult *res)
         ctl_reply(r, 204, "application/json", "", 0, NULL);
     else if (PQgetisnull(res, 0, 1))
         ctl_reply_error(r, 404, "no such meeting");
+    else if (!r->is_node && strcmp(r->role, "admin") != 0 &&
+             (PQgetisnull(res, 0, 2) || strcmp(PQgetvalue(res, 0, 2), r->account_id) != 0))
+        /* The role first: someone who may not delete it learns nothing of its state. */
+        ctl_reply_error(r, 403, "only the host or an admin may delete the meeting");
     else if (strcmp(PQgetvalue(res, 0, 1), "ended") != 0)
         ctl_reply_error(r, 409, "the meeting has not ended");
     else if (PQgetvalue(res, 0, 3)[0] == 't')

@@ -507,12 +507,12 @@ static void url_found(void *ctx, PGresult *res)
         ctl_reply_error(r, 409, "the recording is %s, not complete", PQgetvalue(res, 0, 0));
         return;
     }
-    long long exp = (long long)time(NULL) + r->ctl->cfg.download_ttl_s;
-    char msg[CTL_ID_MAX + 32], sig[65], url[1024];
-    snprintf(msg, sizeof msg, "%s.%lld", r->params[0], exp);
-    ctl_hmac_hex(r->ctl->cfg.url_secret, msg, sig);
-    snprintf(url, sizeof url, "%s/files/%s?exp=%lld&sig=%s", r->ctl->cfg.public_url,
-             r->params[0], exp, sig);
+    char url[1024];
+    long long exp = ctl_signed_url(&r->ctl->cfg, r->params[0], url, sizeof url);
+    if (!exp) {
+        ctl_reply_error(r, 500, "the download URL is too long (--public-url)");
+        return;
+    }
     ctl_reply_json(r, 200, json_pack("{s:s,s:s,s:I}", "recording_id", r->params[0], "url", url,
                                      "expires_at", (json_int_t)exp));
 }

@@ -156,6 +156,10 @@ int ctl_password_hash(const char *password, int n_cost, char *out, size_t outlen
 bool ctl_password_verify(const char *password, const char *stored);
 void ctl_hmac_hex(const char *key, const char *msg, char out[65]);
 bool ctl_const_eq(const char *a, const char *b);
+/* A signed download URL of a recording into out (signed_url.c); its expiry (Unix seconds), or 0
+ * when out is too small. */
+long long ctl_signed_url(const struct pl_ctl_config *cfg, const char *recording_id, char *out,
+                         size_t outlen);
 
 /* ---- handlers ---- */
 void api_healthz(struct ctl_req *r);

@@ -77,9 +77,36 @@ static bool sign(const char *secret, const char *msg, char *out, size_t outlen)
     return true;
 }
 
+/* recording.completed carries a signed download URL, made like the e-mail's at sending time:
+ * each attempt's link is valid --download-ttl from that attempt, however late a retry comes.
+ * So a redelivery's body differs from the first in data.download_url/download_expires_at
+ * only; the webhook-id stays the consumer's idempotency key. */
+static bool add_download_url(struct delivery *d)
+{
+    json_t *body = json_loads(d->body, 0, NULL);
+    json_t *data = json_object_get(body, "data");
+    const char *rec = json_string_value(json_object_get(data, "recording_id"));
+    char url[1024];
+    long long exp = rec ? ctl_signed_url(&d->c->cfg, rec, url, sizeof url) : 0;
+    char *s = NULL;
+    if (exp && json_object_set_new(data, "download_url", json_string(url)) == 0 &&
+        json_object_set_new(data, "download_expires_at", json_integer(exp)) == 0)
+        s = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    if (!s)
+        return false;
+    free(d->body);
+    d->body = s;
+    return true;
+}
+
 static void post_webhook(struct delivery *d)
 {
     char ts[24], sig[64];
+    if (d->event && strcmp(d->event, "recording.completed") == 0 && !add_download_url(d)) {
+        snprintf(d->error, sizeof d->error, "cannot add the download URL");
+        return;
+    }
     snprintf(ts, sizeof ts, "%lld", (long long)time(NULL));
     size_t ml = strlen(d->webhook_id) + strlen(ts) + strlen(d->body) + 3;
     char *msg = malloc(ml);
@@ -152,10 +179,12 @@ static void send_mail(struct delivery *d)
     for (char *s = subject; *s; s++) /* no header injection through the title */
         if ((unsigned char)*s < 0x20 || *s == 0x7f)
             *s = ' ';
-    long long exp = (long long)time(NULL) + cfg->download_ttl_s;
-    char msg[CTL_ID_MAX + 32], sig[65];
-    snprintf(msg, sizeof msg, "%s.%lld", rec, exp);
-    ctl_hmac_hex(cfg->url_secret, msg, sig);
+    char link[1024];
+    if (!ctl_signed_url(cfg, rec, link, sizeof link)) {
+        snprintf(d->error, sizeof d->error, "the download URL is too long (--public-url)");
+        json_decref(p);
+        return;
+    }
     size_t cap = 2048 + strlen(cfg->public_url);
     d->mail = malloc(cap);
     if (!d->mail) {
@@ -167,9 +196,9 @@ static void send_mail(struct delivery *d)
                      "Message-ID: <%s@parley>\r\nMIME-Version: 1.0\r\n"
                      "Content-Type: text/plain; charset=utf-8\r\n\r\n"
                      "The recording of \"%s\" is ready.\r\n"
-                     "Download it within %d minutes:\r\n%s/files/%s?exp=%lld&sig=%s\r\n",
+                     "Download it within %d minutes:\r\n%s\r\n",
                      cfg->mail_from, d->email_to, subject, d->webhook_id, subject,
-                     cfg->download_ttl_s / 60, cfg->public_url, rec, exp, sig);
+                     cfg->download_ttl_s / 60, link);
     json_decref(p);
     d->mail_len = n > 0 && (size_t)n < cap ? (size_t)n : 0;
     char from[300], to[300];

@@ -8,12 +8,14 @@
 // bodies) make the recording active, then complete; the file is at
 // <root>/<tenant>/<conference>/<session>/<recording>.mp4, the signed download URL serves it
 // (200, 206 with Range), ffprobe reads the download, a tampered or expired URL gets 403, and
-// each recipient's e-mail (local SMTP sink) carries a signed link that downloads it. A second
+// each recipient's e-mail (local SMTP sink) and the recording.completed webhook carry a signed
+// link that downloads it (Range; tampered: 403). A second
 // recording is ended by the host's END (the node stops and completes it). A node that refuses
 // (meeting not running there) or cannot be reached gives 502 and a failed recording.
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { runTest as runE2e, startNode } from '../e2e/lib.mjs';
 import { startClient } from '../e2e/client_lib.mjs';
@@ -69,6 +71,16 @@ runE2e('control_recording_flow', async (t) => {
   const partAcc = await mk('part@a.test', 'participant', 'Pat');
   const login = async (email) => (await expect(200, url, 'POST', '/auth/login', { body: { email, password: 'password-x' } })).json.token;
   const host = await login('host@a.test');
+  // A webhook receiver for tenant A: recording.completed carries a signed download URL too.
+  const hooks = [];
+  const receiver = http.createServer((req, res) => {
+    let b = '';
+    req.on('data', (d) => { b += d; });
+    req.on('end', () => { hooks.push(JSON.parse(b)); res.writeHead(200).end('ok'); });
+  });
+  const hookPort = await listen(receiver);
+  t.defer('close the webhook receiver', () => receiver.close());
+  await expect(201, url, 'POST', '/webhooks', { token: admin, body: { url: `http://127.0.0.1:${hookPort}/hook` } });
   const part = await login('part@a.test');
 
   const m = (await expect(201, url, 'POST', '/meetings', { token: host, body: { title: 'Quarterly review' } })).json;
@@ -182,6 +194,17 @@ runE2e('control_recording_flow', async (t) => {
     const r206 = await expect(206, link.origin, 'GET', link.pathname + link.search, { headers: { range: 'bytes=0-99' } });
     assert(r206.buf.equals(bytes.subarray(0, 100)), 'Range on the e-mailed link');
   }
+
+  t.log('the recording.completed webhook carries a signed link');
+  const hook = await until('recording.completed delivered', 20_000, async () =>
+    hooks.find((h) => h.type === 'recording.completed' && h.data.recording_id === rec.recording_id));
+  const hl = new URL(hook.data.download_url);
+  assertEq(Number(hl.searchParams.get('exp')), hook.data.download_expires_at, 'download_expires_at is the link\'s exp');
+  const viaHook = await expect(206, hl.origin, 'GET', hl.pathname + hl.search, { headers: { range: 'bytes=100-1099' } });
+  assert(viaHook.buf.equals(bytes.subarray(100, 1100)), 'Range on the webhook\'s link');
+  assert((await expect(200, hl.origin, 'GET', hl.pathname + hl.search)).buf.equals(bytes), 'the webhook\'s link downloads the file');
+  const hsig = hl.searchParams.get('sig');
+  await expect(403, hl.origin, 'GET', `${hl.pathname}?exp=${hl.searchParams.get('exp')}&sig=${hsig.replace(/.$/, hsig.endsWith('a') ? 'b' : 'a')}`);
 
   t.log('a second recording, ended by the host\'s END');
   const rec2 = (await expect(201, url, 'POST', `/meetings/${m.meeting_id}/record`, { token: part })).json;

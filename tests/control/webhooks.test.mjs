@@ -3,7 +3,8 @@
 // started/ended, participant joined/left, recording started/completed) still arrives, each
 // signature is valid (Standard Webhooks), nothing is lost and a redelivery carries the same
 // webhook-id and body. Recipients get an e-mail (local SMTP sink) whose signed link downloads
-// the file, with Range. Tenant B never sees A's endpoints or events.
+// the file, with Range, and so does the recording.completed webhook's download_url (a
+// tampered one gets 403). Tenant B never sees A's endpoints or events.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -117,12 +118,29 @@ runTest('control_webhooks', async (ctx) => {
     for (const r of received) {
       assert(verify(ep.secret, r.id, r.ts, r.body, r.sig), `valid signature on ${r.id}`);
       assert(Math.abs(Number(r.ts) - Date.now() / 1000) < 120, 'fresh timestamp');
+      // recording.completed's download URL is signed per attempt; the rest is the same.
+      const sameBody = (b) => { const j = JSON.parse(b); delete j.data.download_url; delete j.data.download_expires_at; return JSON.stringify(j); };
       const firstBody = received.find((x) => x.id === r.id).body;
-      assertEq(r.body, firstBody, `a redelivery of ${r.id} carries the same body`);
+      assertEq(sameBody(r.body), sameBody(firstBody), `a redelivery of ${r.id} carries the same body`);
       assertEq(JSON.parse(r.body).data.meeting_id === undefined || JSON.parse(r.body).data.meeting_id === m.meeting_id, true, 'only A\'s meeting');
     }
     assert(received.length >= want.length + 3, 'failed ones were redelivered');
     assertEq(ctx.pg.sql('SELECT count(*) FROM outbox WHERE kind = \'webhook\' AND delivered_at IS NULL')[0][0], '0', 'outbox drained');
+
+    ctx.log('the recording.completed webhook carries a working signed link');
+    const completed = JSON.parse(received.find((r) => r.answered === 200 && JSON.parse(r.body).type === 'recording.completed').body).data;
+    assertEq([completed.recording_id, completed.size_bytes], [rec.recording_id, bytes.length], 'completed names the recording');
+    const hookLink = new URL(completed.download_url);
+    assertEq(Number(hookLink.searchParams.get('exp')), completed.download_expires_at, 'download_expires_at is the link\'s exp');
+    assert(Math.abs(completed.download_expires_at - (Date.now() / 1000 + 900)) < 120, 'valid --download-ttl (900 s) from delivery');
+    const hu = new URL(hookLink.pathname + hookLink.search, c.url); // signed by `d`, which restarts moved
+    const viaHook = await expect(206, hu.origin, 'GET', hu.pathname + hu.search, { headers: { range: 'bytes=500-1499' } });
+    assert(viaHook.buf.equals(bytes.subarray(500, 1500)), 'Range on the webhook\'s link');
+    assertEq(viaHook.headers.get('content-range'), `bytes 500-1499/${bytes.length}`, 'Content-Range on the webhook\'s link');
+    assert((await expect(200, hu.origin, 'GET', hu.pathname + hu.search)).buf.equals(bytes), 'the webhook\'s link downloads the file');
+    const hsig = hu.searchParams.get('sig'), hexp = hu.searchParams.get('exp');
+    await expect(403, hu.origin, 'GET', `${hu.pathname}?exp=${hexp}&sig=${hsig.replace(/.$/, hsig.endsWith('a') ? 'b' : 'a')}`);
+    await expect(403, hu.origin, 'GET', `${hu.pathname}?exp=${Number(hexp) + 1}&sig=${hsig}`);
 
     ctx.log('recording e-mails carry a working signed link');
     assertEq(mails.length, 2, 'one e-mail per recipient');
