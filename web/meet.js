@@ -58,7 +58,8 @@ const app = {
   bitrates: {},        // account -> bitrate of its current subscription
   recordings: [],
   lastState: '',
-  reconnects: 0,
+  reconnects: 0,       // tries on our own since the connection was lost (RECONNECT_TRIES at most)
+  retrying: false,     // one of them is due
   api,
   setPage,
   setPageSize,
@@ -298,11 +299,23 @@ parley.onTeardown = () => {
   // Lost: keep the meeting screen with a Reconnect button.
   show('meeting');
   ui.reconnect.hidden = false;
-  if (app.reconnects < RECONNECT_TRIES) {
-    app.reconnects++;
-    setTimeout(() => { if (!inMeeting() && app.meeting) reconnect().catch((e) => showAppError(e.message)); }, 1500 * app.reconnects);
-  }
+  retryLater();
 };
+
+// The next of RECONNECT_TRIES tries on our own, 1.5 s later than the one before. A try that
+// fails before it reaches the node (the control plane refusing the token) schedules the next
+// itself; one that reaches join() and is lost again comes back through onTeardown.
+function retryLater() {
+  if (app.reconnects >= RECONNECT_TRIES) return;
+  app.reconnects++;
+  app.retrying = true;
+  const m = app.meeting;
+  setTimeout(() => {
+    app.retrying = false;
+    if (inMeeting() || app.meeting !== m) return;
+    reconnect().catch((e) => { showAppError(e.message); retryLater(); });
+  }, 1500 * app.reconnects);
+}
 
 function syncControls() {
   const live = inMeeting();
