@@ -360,7 +360,7 @@ function setPageSize(n) {
 // many rows as fit (at least one). Sets the gallery's columns; returns {cols, rows}.
 function gridFit() {
   const width = ui.gallery.clientWidth || window.innerWidth;
-  const top = ui.gallery.getBoundingClientRect().top;
+  const top = ui.gallery.getBoundingClientRect().top + window.scrollY;   // from the page's top: scrolling changes nothing
   const chat = document.getElementById('chat');
   const below = chat && !chat.hidden ? chat.offsetHeight + 16 : 0;
   const height = Math.max(0, window.innerHeight - top - below - 8);
