@@ -13,15 +13,22 @@
 // The login token is kept in sessionStorage: per tab (two people may sign in in two tabs of one
 // browser), kept over a reload, gone with the tab.
 //
-// In a meeting the gallery shows up to PAGE_SIZE other people per page (‹ › when there are
-// more); only the tiles on the page are subscribed, each at a bitrate that fits its size on
-// screen (bitrateFor: small tiles get the low simulcast layer, a focused tile the top one).
-// Clicking a tile focuses it (twice the size, top layer), clicking again unfocuses.
+// In a meeting the gallery is a grid sized to the window (gridFit: as many columns of tiles at
+// least MIN_TILE_PX wide as fit, as many rows as fit above the chat): one cell is your own tile,
+// the others show other people, a page at a time (‹ › when there are more, up to 48 others);
+// only the tiles on the page are subscribed, each at a bitrate that fits its size on screen
+// (bitrateFor: small tiles get the low simulcast layer, a focused tile the top one). Clicking a
+// tile focuses it (twice the size, top layer), clicking again unfocuses.
 import './app.js';
 
 const parley = window.parley;
-const SLOTS = 16;            // video/audio slot pairs offered (the node fills audio automatically)
-const PAGE_SIZE = 9;         // other people's tiles per page (setPageSize changes it)
+// Video/audio slot pairs offered: one video slot for each of up to 48 others (a meeting of 49;
+// the node takes at most 49 per kind). Audio slots too: the node gives each newcomer's
+// microphone a free audio slot and never swaps one for a louder speaker, so with fewer audio
+// slots than others the latest to join would not be heard at all.
+const SLOTS = 48;
+const MIN_TILE_PX = 200;     // the narrowest tile the grid makes (and the low layer's size)
+const GAP_PX = 12;           // .gallery gap (0.75rem)
 const AUTH_KEY = 'parley.auth';
 const RECONNECT_TRIES = 3;
 
@@ -44,12 +51,15 @@ const app = {
   meeting: null,       // {id, title, host, token, signalingUrl, guest}
   page: 0,
   pages: 1,
-  pageSize: PAGE_SIZE,
+  pageSize: 1,         // other people's tiles per page: the grid's cells minus your own
+  pageSizeFixed: 0,    // setPageSize(n): n per page whatever the window (0: fit the window)
+  grid: { cols: 1, rows: 1 },
   focus: null,         // focused account id
   bitrates: {},        // account -> bitrate of its current subscription
   recordings: [],
   lastState: '',
-  reconnects: 0,
+  reconnects: 0,       // tries on our own since the connection was lost (RECONNECT_TRIES at most)
+  retrying: false,     // one of them is due
   api,
   setPage,
   setPageSize,
@@ -289,11 +299,23 @@ parley.onTeardown = () => {
   // Lost: keep the meeting screen with a Reconnect button.
   show('meeting');
   ui.reconnect.hidden = false;
-  if (app.reconnects < RECONNECT_TRIES) {
-    app.reconnects++;
-    setTimeout(() => { if (!inMeeting() && app.meeting) reconnect().catch((e) => showAppError(e.message)); }, 1500 * app.reconnects);
-  }
+  retryLater();
 };
+
+// The next of RECONNECT_TRIES tries on our own, 1.5 s later than the one before. A try that
+// fails before it reaches the node (the control plane refusing the token) schedules the next
+// itself; one that reaches join() and is lost again comes back through onTeardown.
+function retryLater() {
+  if (app.reconnects >= RECONNECT_TRIES) return;
+  app.reconnects++;
+  app.retrying = true;
+  const m = app.meeting;
+  setTimeout(() => {
+    app.retrying = false;
+    if (inMeeting() || app.meeting !== m) return;
+    reconnect().catch((e) => { showAppError(e.message); retryLater(); });
+  }, 1500 * app.reconnects);
+}
 
 function syncControls() {
   const live = inMeeting();
@@ -327,9 +349,26 @@ function setPage(n) {
   layout();
 }
 
+// n tiles of others per page whatever the window size; 0 goes back to fitting the window.
 function setPageSize(n) {
-  app.pageSize = Math.max(1, Math.min(SLOTS, Math.floor(n)));   // each tile on the page takes a video slot
+  app.pageSizeFixed = n > 0 ? Math.max(1, Math.min(SLOTS, Math.floor(n))) : 0;   // each tile on the page takes a video slot
   layout();
+}
+
+// The grid that fits the gallery's width and the window's height below the gallery's top (less
+// the chat under it): as many columns of tiles at least MIN_TILE_PX wide as fit, 4:3 tiles, as
+// many rows as fit (at least one). Sets the gallery's columns; returns {cols, rows}.
+function gridFit() {
+  const width = ui.gallery.clientWidth || window.innerWidth;
+  const top = ui.gallery.getBoundingClientRect().top + window.scrollY;   // from the page's top: scrolling changes nothing
+  const chat = document.getElementById('chat');
+  const below = chat && !chat.hidden ? chat.offsetHeight + 16 : 0;
+  const height = Math.max(0, window.innerHeight - top - below - 8);
+  const cols = Math.max(1, Math.floor((width + GAP_PX) / (MIN_TILE_PX + GAP_PX)));
+  const tileH = ((width - GAP_PX * (cols - 1)) / cols) * 3 / 4;
+  const rows = Math.max(1, Math.floor((height + GAP_PX) / (tileH + GAP_PX)));
+  ui.gallery.style.gridTemplateColumns = `repeat(${cols}, minmax(0, 1fr))`;
+  return { cols, rows };
 }
 
 function setFocus(account) {
@@ -347,6 +386,9 @@ function layout() {
 function applyLayout() {
   if (!app.meeting || !inMeeting()) return;
   const others = parley.users.slice();
+  app.grid = gridFit();
+  // Your own tile takes one cell; a focused tile takes four and may push a row below the fold.
+  app.pageSize = app.pageSizeFixed || Math.max(1, Math.min(SLOTS, app.grid.cols * app.grid.rows - 1));
   const size = app.pageSize;
   app.pages = Math.max(1, Math.ceil(others.length / size));
   if (app.page >= app.pages) app.page = app.pages - 1;

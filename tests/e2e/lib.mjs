@@ -311,11 +311,12 @@ export function decodeToken(token) {
 
 // Starts parley-node on free ports and waits until GET / answers 200. Every node gets a random
 // --token-secret (node.tokenSecret; tokenSecret: null starts it without one); node.mintToken()
-// mints with it. maxParticipants, controlUrl, controlKey, devTokenEndpoint add those flags.
+// mints with it. maxParticipants, controlUrl, controlKey, devTokenEndpoint add those flags;
+// httpPort / mediaPort reuse given ports (a node restarted where it was), else free ones.
 // Returns {proc, url, httpPort, mediaPort, mediaPorts, logPath, alive(), assertAlive(), stop(), ...}.
 export async function startNode(t, {
   workers = 2, logLevel = 'debug', args = [], env = {}, tokenSecret = randomSecret(),
-  maxParticipants, controlUrl, controlKey, devTokenEndpoint = false,
+  maxParticipants, controlUrl, controlKey, devTokenEndpoint = false, httpPort: wantHttp, mediaPort: wantMedia,
 } = {}) {
   try {
     fs.accessSync(NODE_BIN, fs.constants.X_OK);
@@ -324,8 +325,8 @@ export async function startNode(t, {
       `(build it with meson/ninja, or set PARLEY_NODE_BIN${process.env.PARLEY_NODE_BIN ? '' :
         `; also looked for ${DEFAULT_NODE_BINS.slice(1).join(', ')}`})`);
   }
-  const httpPort = await freeTcpPort();
-  const mediaPort = await freeUdpPortRange(workers);
+  const httpPort = wantHttp ?? await freeTcpPort();
+  const mediaPort = wantMedia ?? await freeUdpPortRange(workers);
   const index = t.nodes.length;
   const logPath = path.join(t.tmpDir, `parley-node${index ? `-${index}` : ''}.log`);
   const logFile = fs.openSync(logPath, 'w');

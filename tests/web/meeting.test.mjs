@@ -108,7 +108,7 @@ runTest('web_meeting', async (t) => {
     if (Date.now() > pdeadline) throw new Error(`ann: page 2's tile does not play: ${JSON.stringify(await tilesOf(ann))}`);
     await sleep(500);
   }
-  await ann.page.evaluate(() => window.parleyApp.setPageSize(9));
+  await ann.page.evaluate(() => window.parleyApp.setPageSize(0));   // back to fitting the window
   await waitInPage(ann, 'both tiles back', () => window.parley.subscribed.length === 2 || { waiting: true });
   t.log(`pages of one tile: ${p1.label} shows ${names[p1.shown]}, ${p2.label} shows ${names[p2.shown]} (UNSUB_SUB), playing`);
 
