@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "ctl_int.h"
-#include "meeting_end_sql.h"
+#include "outbox_sql.h"
 
 void api_node_register(struct ctl_req *r)
 {
@@ -24,15 +24,28 @@ void api_node_register(struct ctl_req *r)
     snprintf(interval, sizeof interval, "%d", r->ctl->cfg.node_timeout_s / 3 > 0
                                                   ? r->ctl->cfg.node_timeout_s / 3 : 1);
     /* Registering again under the same name (a restart) keeps the node's id. A node registers
-     * when it starts (or when the control plane forgot it): it has no meetings, so those still
-     * live here on it are ended and its load starts at 0. */
+     * when it starts (or when the control plane forgot it), so nobody is connected to it:
+     * whoever was present in its live meetings has left (participant.left), their counts are
+     * 0 and its load is its live meetings with nobody in them. The meetings stay live, so
+     * their people can reconnect (the host's INIT starts it on the node again); a node that
+     * does not come back has its meetings ended by the housekeeping after --node-lost. */
     const char *p[3] = {name, url, interval};
     ctl_sql_json(r,
                  "WITH o AS (SELECT id FROM nodes WHERE name = $1),"
-                 MEETINGS_END_CTES("node_id = (SELECT id FROM o)", "'node-restart'") ","
+                 " lm AS (UPDATE meetings SET participants = 0"
+                 "  WHERE status = 'live' AND node_id = (SELECT id FROM o)"
+                 "  RETURNING id, tenant_id),"
+                 " pa AS (UPDATE participants SET left_at = now()"
+                 "  WHERE left_at IS NULL AND meeting_id IN (SELECT id FROM lm)"
+                 "  RETURNING meeting_id, account_id),"
+                 " ev AS (" OUTBOX_EVENT("'participant.left'", "lm.tenant_id",
+                                         "jsonb_build_object('meeting_id', lm.id,"
+                                         " 'account_id', pa.account_id)",
+                                         "pa JOIN lm ON lm.id = pa.meeting_id") "),"
                  " n AS (INSERT INTO nodes (name, signaling_url) VALUES ($1, $2)"
                  "  ON CONFLICT (name) DO UPDATE SET signaling_url = EXCLUDED.signaling_url,"
-                 "   last_heartbeat = now(), draining = false, meetings = 0, participants = 0"
+                 "   last_heartbeat = now(), draining = false, participants = 0,"
+                 "   meetings = (SELECT count(*) FROM lm)"
                  "  RETURNING id, name)"
                  " SELECT json_build_object('node_id', id, 'name', name,"
                  "  'heartbeat_interval_s', $3::integer)::text FROM n",

@@ -3,7 +3,7 @@
 // refused, and when the host ENDs the meeting the node's authoritative
 // POST /meetings/{id}/end (Bearer <node key>, its exact body) ends it in the control plane and
 // frees the node's load; an ended meeting is deleted by the housekeeping after --meeting-retention;
-// a node registering again (a restart) has its old live meetings ended.
+// a node registering again (a restart) keeps its live meetings live with nobody in them.
 import { SigClient, runTest as runE2e, startNode } from '../e2e/lib.mjs';
 import { TestContext, assert, assertEq, expect, sleep } from './lib.mjs';
 
@@ -75,14 +75,23 @@ runE2e('control_node_end', async (t) => {
   assert(gone, 'the ended meeting is deleted by the housekeeping');
   assertEq(ctx.pg.sql(`SELECT count(*) FROM conferences WHERE id = '${m2.conference_id}'`)[0][0], '1', 'its conference stays');
 
-  // A node registers when it starts: the meetings still live on it died with the old process.
+  // A node registers when it starts: nobody is connected to it any more, but its live meetings
+  // stay live so that their people can reconnect (the web app's Reconnect; web_gallery).
   const m3 = (await expect(201, url, 'POST', '/meetings', { token: host, body: {} })).json;
   assertEq(m3.node_id, reg.node_id, 'the third meeting is on the node too');
+  await expect(200, url, 'POST', `/meetings/${m3.meeting_id}/joined`, { token: ctx.nodeKey, body: { account_id: part.account_id } });
+  const before = (await expect(200, url, 'GET', '/nodes', { token: ctx.nodeKey })).json.nodes.find((x) => x.node_id === reg.node_id);
+  assertEq([before.meetings, before.participants], [1, 1], 'the meeting and its participant are counted');
   const again = (await expect(200, url, 'POST', '/nodes/register', { token: ctx.nodeKey,
     body: { name: reg.name, signaling_url: reg.signaling_url } })).json;
   assertEq(again.node_id, reg.node_id, 'a restart keeps the node id');
-  assertEq(ctx.pg.sql(`SELECT status, ended_by FROM meetings WHERE id = '${m3.meeting_id}'`)[0], ['ended', 'node-restart'],
-    'registering again ends the meetings it had');
+  assertEq(ctx.pg.sql(`SELECT status, participants FROM meetings WHERE id = '${m3.meeting_id}'`)[0], ['live', '0'],
+    'registering again keeps the meeting live, with nobody in it');
+  assertEq(ctx.pg.sql(`SELECT count(*) FROM participants WHERE meeting_id = '${m3.meeting_id}' AND left_at IS NULL`)[0][0], '0',
+    'whoever was present has left');
   const n3 = (await expect(200, url, 'GET', '/nodes', { token: ctx.nodeKey })).json.nodes.find((x) => x.node_id === reg.node_id);
-  assertEq([n3.meetings, n3.participants], [0, 0], 'and its load starts at 0');
+  assertEq([n3.meetings, n3.participants], [1, 0], 'its load is the live meeting, nobody in it');
+  // The participant reconnects: counted again.
+  await expect(200, url, 'POST', `/meetings/${m3.meeting_id}/joined`, { token: ctx.nodeKey, body: { account_id: part.account_id } });
+  assertEq(ctx.pg.sql(`SELECT participants FROM meetings WHERE id = '${m3.meeting_id}'`)[0][0], '1', 'a rejoin counts again');
 }, { timeoutMs: 120_000 });
