@@ -10,8 +10,11 @@ set -eu
 ip=${PARLEY_NETNS_IP:-127.0.0.2}
 ns="parley-bench-$$"
 cleanup() { ip netns del "$ns" 2>/dev/null || true; }
+child=
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+# A trapped signal waits for a foreground child to end, so the command runs in the background
+# and the trap passes the signal on: a test's timeout then stops the harness and Janus too.
+trap '[ -n "$child" ] && kill -TERM "$child" 2>/dev/null; wait "$child" 2>/dev/null; exit 130' INT TERM
 ip netns add "$ns"
 ip -n "$ns" link set lo up
 ip -n "$ns" link add pbj0 type veth peer name pbj1
@@ -19,7 +22,9 @@ ip -n "$ns" addr add "$ip/32" dev pbj0
 ip -n "$ns" link set pbj0 up
 ip -n "$ns" link set pbj1 up
 set +e
-ip netns exec "$ns" "$@"
+ip netns exec "$ns" "$@" &
+child=$!
+wait "$child"
 rc=$?
 set -e
 exit $rc
