@@ -4,7 +4,7 @@
 // and a small JSON HTTP client. Each test is a standalone script that exits 0 on pass.
 //
 // Environment: PARLEY_CONTROL_BIN (default build/parley-control under the repo root),
-// PARLEY_PG_BIN (default /usr/lib/postgresql/15/bin), PARLEY_TEST_TIMEOUT_S (default 180).
+// PARLEY_PG_BIN (default: the newest /usr/lib/postgresql/*/bin, as scripts/run picks), PARLEY_TEST_TIMEOUT_S (default 180).
 
 import { execFileSync, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -18,7 +18,14 @@ import { fileURLToPath } from 'node:url';
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CONTROL_BIN = process.env.PARLEY_CONTROL_BIN ||
   path.join(REPO_ROOT, 'build', 'parley-control');
-const PG_BIN = process.env.PARLEY_PG_BIN || '/usr/lib/postgresql/15/bin';
+const PG_BIN = process.env.PARLEY_PG_BIN || newestPgBin();
+
+function newestPgBin() {
+  const base = '/usr/lib/postgresql';
+  const versions = fs.existsSync(base) ? fs.readdirSync(base).filter((v) => /^\d+$/.test(v)) : [];
+  versions.sort((a, b) => Number(a) - Number(b));
+  return versions.length ? path.join(base, versions[versions.length - 1], 'bin') : path.join(base, '15', 'bin');
+}
 const AS_ROOT = process.getuid && process.getuid() === 0;
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
