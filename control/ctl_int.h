@@ -184,6 +184,7 @@ void api_meeting_joined(struct ctl_req *r);
 void api_meeting_left(struct ctl_req *r);
 void api_meeting_end(struct ctl_req *r);
 void api_meeting_delete(struct ctl_req *r);
+void api_guest_meeting(struct ctl_req *r);
 void api_record_start(struct ctl_req *r);
 void api_record_stop(struct ctl_req *r);
 void api_recipients_list(struct ctl_req *r);

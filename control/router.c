@@ -36,6 +36,7 @@ static const struct route routes[] = {
     {"POST", "/meetings/{id}/left", AUTH_NODE, NULL, api_meeting_left},
     {"POST", "/meetings/{id}/end", AUTH_NODE_OR_USER, NULL, api_meeting_end},
     {"DELETE", "/meetings/{id}", AUTH_NODE_OR_USER, NULL, api_meeting_delete},
+    {"POST", "/guest/meeting", AUTH_NONE, NULL, api_guest_meeting},
     {"POST", "/meetings/{id}/record", AUTH_USER, NULL, api_record_start},
     {"POST", "/meetings/{id}/record/stop", AUTH_USER, NULL, api_record_stop},
     {"GET", "/meetings/{id}/recipients", AUTH_USER, NULL, api_recipients_list},

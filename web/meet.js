@@ -5,7 +5,7 @@
 //
 // Locations (the part after #, so tokens never reach a server log):
 //   #m=<meeting id>            a meeting's link: signed-in members of the tenant join with it
-//   #guest=<join token>&ws=<signaling url>&t=<title>
+//   #guest=<join token>  (the meeting's title and node come from the control plane)
 //                              a guest link: made by an admin for a new participant account;
 //                              whoever has it joins as that account without signing in
 //   #recordings                the tenant's recordings, played through signed URLs
@@ -79,7 +79,8 @@ async function api(method, path, body) {
   if (!resp.ok) {
     const err = new Error(json && typeof json.error === 'string' ? json.error : `${method} ${path}: HTTP ${resp.status}`);
     err.status = resp.status;
-    if (resp.status === 401 && app.auth && path !== '/auth/login') forgetAuth();
+    // A refused guest token says nothing about the signed-in user's own login.
+    if (resp.status === 401 && app.auth && path !== '/auth/login' && path !== '/guest/meeting') forgetAuth();
     throw err;
   }
   return json;
@@ -132,16 +133,6 @@ function showWho() {
   ui.signOut.hidden = !app.auth;
 }
 
-// The claims of a join token (not verified here: the node does that).
-function tokenClaims(jwt) {
-  try {
-    const b64 = jwt.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
-    return JSON.parse(decodeURIComponent(escape(atob(b64))));
-  } catch {
-    return null;
-  }
-}
-
 // ---- screens ---------------------------------------------------------------------------------
 
 function show(screen) {
@@ -168,14 +159,15 @@ function route() {
 }
 
 function showGuest(h) {
-  const claims = tokenClaims(h.get('guest') || '');
-  if (!claims || typeof claims.account_id !== 'string' || typeof claims.meeting_id !== 'string') {
-    showAppError('This guest link is not valid.');
-    show(app.auth ? 'lobby' : 'auth');
-    return;
-  }
-  ui.guestTitle.textContent = h.get('t') || 'the meeting';
+  ui.guestTitle.textContent = 'the meeting';
   show('guest');
+  guestMeeting(h.get('guest') || '').then((g) => {
+    ui.guestTitle.textContent = g.title || 'the meeting';
+  }).catch((e) => {
+    if (document.body.dataset.screen !== 'guest') return;
+    showAppError(e.message);
+    show(app.auth ? 'lobby' : 'auth');
+  });
 }
 
 // ---- meetings --------------------------------------------------------------------------------
@@ -201,14 +193,28 @@ async function joinById(id) {
     signalingUrl: tok.signaling_url, account: tok.account_id, name: app.auth.name, guest: false });
 }
 
-function joinAsGuest(name) {
-  const h = hashParams();
-  const token = h.get('guest') || '';
-  const claims = tokenClaims(token);
-  if (!claims) throw new Error('This guest link is not valid.');
-  if (claims.exp && claims.exp * 1000 < Date.now()) throw new Error('This guest link has expired.');
-  enter({ id: claims.meeting_id, title: h.get('t') || 'Meeting', host: false, token,
-    signalingUrl: h.get('ws') || '', account: claims.account_id, name, guest: true });
+// What a guest link's token may reach, from the control plane (POST /guest/meeting): the
+// meeting's title and its node's signaling URL. The link carries the token only: a signaling URL
+// in a link could send the guest's camera and microphone to any server.
+async function guestMeeting(token) {
+  let g;
+  try {
+    g = await api('POST', '/guest/meeting', { join_token: token });
+  } catch (e) {
+    if (e.status === 400 || e.status === 401 || e.status === 404) {
+      throw new Error('This guest link is not valid (or has expired).');
+    }
+    throw e;
+  }
+  if (g.status !== 'live') throw new Error('This meeting has ended.');
+  return g;
+}
+
+async function joinAsGuest(name) {
+  const token = hashParams().get('guest') || '';
+  const g = await guestMeeting(token);
+  enter({ id: g.meeting_id, title: g.title || 'Meeting', host: false, token,
+    signalingUrl: g.signaling_url, account: g.account_id, name, guest: true });
 }
 
 // keep: a reconnect keeps the microphone and camera as they were.
@@ -239,7 +245,7 @@ async function makeGuestLink() {
     email: `guest-${rand}@guests.invalid`, password: `${rand}${rand}`, role: 'participant', name: 'guest',
   });
   const tok = await api('POST', `/meetings/${encodeURIComponent(m.id)}/join`, { account_id: acct.account_id, role: 'participant' });
-  const q = new URLSearchParams({ guest: tok.join_token, ws: tok.signaling_url, t: m.title });
+  const q = new URLSearchParams({ guest: tok.join_token });
   ui.guestLink.value = `${location.origin}/#${q}`;
   ui.guestLinkBox.hidden = false;
   return ui.guestLink.value;

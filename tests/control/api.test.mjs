@@ -19,6 +19,12 @@ function rawHttp(url, bytes) {
   });
 }
 
+function signJwt(claims, secret) {
+  const enc = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const body = `${enc({ alg: 'HS256', typ: 'JWT' })}.${enc(claims)}`;
+  return `${body}.${crypto.createHmac('sha256', secret).update(body).digest('base64url')}`;
+}
+
 function verifyJwt(token, secret) {
   const [h, c, sig] = token.split('.');
   const want = crypto.createHmac('sha256', secret).update(`${h}.${c}`).digest('base64url');
@@ -164,6 +170,20 @@ runTest('control_api', async (ctx) => {
   await expect(400, url, 'POST', `/meetings/${m.meeting_id}/join`, { token: pA, body: { role: 'recorder' } });
   await expect(404, url, 'POST', `/meetings/${m.meeting_id}/join`, { token: hA, body: { account_id: tb.account_id } });
   await expect(404, url, 'POST', `/meetings/${m.meeting_id}/join`, { token: b1 });
+
+  ctx.log("a guest link's page learns its meeting and node from the join token alone");
+  const g = (await expect(200, url, 'POST', '/guest/meeting', { body: { join_token: forP.join_token } })).json;
+  assertEq([g.meeting_id, g.title, g.status, g.account_id, g.role],
+    [m.meeting_id, 'standup', 'live', partA.account_id, 'participant'], 'the guest answer');
+  assertEq(g.signaling_url, m.signaling_url, "the meeting's node, from the database");
+  const pClaims = verifyJwt(forP.join_token, ctx.tokenSecret);
+  const forged = signJwt(pClaims, `${ctx.tokenSecret}x`);
+  assert((await expect(401, url, 'POST', '/guest/meeting', { body: { join_token: forged } })).json.error.includes('join token refused'),
+    'a token signed with another secret is refused, saying why');
+  await expect(401, url, 'POST', '/guest/meeting', { body: { join_token: signJwt({ ...pClaims, exp: 1000 }, ctx.tokenSecret) } });
+  await expect(404, url, 'POST', '/guest/meeting', { body: { join_token: signJwt({ ...pClaims, tenant_id: tb.tenant_id }, ctx.tokenSecret) } });
+  await expect(400, url, 'POST', '/guest/meeting', { body: {} });
+  await expect(400, url, 'POST', '/guest/meeting', { raw: '{"join_token":', headers: { 'content-type': 'application/json' } });
 
   ctx.log('join/leave reports move the loads');
   const loads = async () => (await expect(200, url, 'GET', '/nodes', { token: node })).json.nodes[0];

@@ -1,7 +1,7 @@
 // The meeting web app end to end: Ann signs her organisation up on the page parley-control
 // serves and starts a meeting; Bob (an account of the tenant) opens the meeting's link and signs
 // in (a wrong password first is refused with the control plane's words); Carol opens a guest
-// link Ann made in the meeting. Each page shows the other two tiles with their names and plays
+// link Ann made in the meeting (a forged one is refused). Each page shows the other two tiles with their names and plays
 // their video; the active speaker is outlined; tiles are subscribed at a bitrate for their size
 // (a focused tile asks for the top layer); pages of tiles swap subscriptions; Carol's camera off
 // and Bob's mute show on the others' pages (and his audio goes silent); a chat message from Ann
@@ -38,6 +38,16 @@ runTest('web_meeting', async (t) => {
   // Carol: a guest link Ann makes in the meeting.
   await ann.page.locator('#invite').click();
   const guestLink = await waitInPage(ann, 'the guest link', () => document.getElementById('guest-link').value);
+  if (/[#&](ws|t)=/.test(guestLink)) throw new Error(`the guest link carries more than its token: ${guestLink}`);
+  // A guest link whose token the control plane did not mint is refused before any camera is
+  // opened, whatever signaling URL someone put in it.
+  const tok = new URLSearchParams(guestLink.split('#')[1]).get('guest');
+  const forged = `${tok.slice(0, -4)}${tok.endsWith('AAAA') ? 'BBBB' : 'AAAA'}`;
+  const mallory = await openApp(t, browser, `${url}/#guest=${forged}&ws=ws://127.0.0.1:9/ws`, 'mallory');
+  const why = await waitInPage(mallory, 'the forged guest link refused', () =>
+    (document.body.dataset.screen !== 'guest' && document.getElementById('app-error').textContent) || { waiting: true });
+  if (!/not valid/.test(why)) throw new Error(`a forged guest link shows "${why}"`);
+  await mallory.page.close();
   const carol = await openApp(t, browser, guestLink, 'carol');
   await carol.page.locator('#guest [name=name]').fill('Carol');
   await carol.page.locator('#guest button[type=submit]').click();
