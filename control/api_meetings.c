@@ -5,8 +5,10 @@
 #include <string.h>
 
 #include "ctl_int.h"
+#include "parley/log.h"
 #include "join_token.h"
 #include "meeting_end_sql.h"
+#include "node_call.h"
 #include "outbox_sql.h"
 
 #define TITLE_MAX 200
@@ -292,15 +294,46 @@ void api_meeting_left(struct ctl_req *r)
 /* ---- POST /meetings/{id}/end: the node (authoritative) or the meeting's host ---- */
 
 /* $2/$3 are NULL for the node; for a user, the meeting must be in $2 and hosted by $3. The
- * node's load drops by the meeting and whoever was still in it. */
+ * node's load drops by the meeting and whoever was still in it. The fourth column is the node's
+ * signaling URL, for telling it when a user ended the meeting. */
 static const char end_sql[] =
     "WITH" MEETINGS_END_CTES("id = $1 AND ($2::text IS NULL OR (tenant_id = $2 AND host_account_id = $3))",
                              "$4") ","
     " n AS (UPDATE nodes SET meetings = nodes.meetings - 1,"
     "  participants = nodes.participants - m.participants FROM m WHERE nodes.id = m.node_id)"
-    " SELECT EXISTS (SELECT 1 FROM m), o.status, o.host_account_id"
+    " SELECT EXISTS (SELECT 1 FROM m), o.status, o.host_account_id,"
+    "  (SELECT nd.signaling_url FROM nodes nd JOIN m ON nd.id = m.node_id)"
     " FROM (SELECT 1) one LEFT JOIN meetings o"
     "  ON o.id = $1 AND ($2::text IS NULL OR o.tenant_id = $2)";
+
+static void node_told(void *ctx, long status, json_t *reply, const char *error)
+{
+    struct ctl_req *r = ctx;
+    (void)reply;
+    bool told = status == 200;
+    if (!told)
+        PL_WARN("control", "meeting %s ended, but its node did not end it (%s)", r->params[0], error);
+    ctl_reply_json(r, 200, json_pack("{s:s,s:s,s:b}", "meeting_id", r->params[0], "status",
+                                     "ended", "node_ended", told));
+}
+
+/* A user ended the meeting: the node is told with a host token for it (POST /meetings/end),
+ * so the people in it get END and the media stop. The database says ended either way. */
+static void tell_node(struct ctl_req *r, const char *signaling_url)
+{
+    char base[512];
+    int64_t exp = 0;
+    char *tok = ctl_node_http_base(signaling_url, base, sizeof base)
+                    ? ctl_mint_join(r->ctl, r->params[0], r->account_id, r->tenant_id,
+                                    PL_ROLE_HOST, &exp)
+                    : NULL;
+    if (!tok) {
+        node_told(r, 0, NULL, "no node address or token");
+        return;
+    }
+    ctl_node_post(r->ctl, base, "/meetings/end", json_pack("{s:s}", "token", tok), node_told, r);
+    free(tok);
+}
 
 static void ended(void *ctx, PGresult *res)
 {
@@ -310,6 +343,10 @@ static void ended(void *ctx, PGresult *res)
         return;
     }
     if (PQgetvalue(res, 0, 0)[0] == 't') {
+        if (!r->is_node && !PQgetisnull(res, 0, 3)) {
+            tell_node(r, PQgetvalue(res, 0, 3));
+            return;
+        }
         ctl_reply_json(r, 200, json_pack("{s:s,s:s}", "meeting_id", r->params[0], "status",
                                          "ended"));
         return;

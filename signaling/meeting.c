@@ -198,12 +198,12 @@ static json_t *end_callback(const struct pl_meeting *m, const char *by, char *pa
     return json_pack("{s:s, s:s, s:s}", "meeting_id", m->id, "ended_by", by, "ended_at", ended_at);
 }
 
-void pl_meeting_end(struct pl_signaling *s, struct pl_meeting *m, const char *by)
+static void end_meeting(struct pl_signaling *s, struct pl_meeting *m, const char *by, bool report)
 {
-    PL_INFO("meeting", "meeting %s ended by %s", m->id, by);
+    PL_INFO("meeting", "meeting %s ended by %s%s", m->id, by, report ? "" : " through the control plane");
     /* Before anyone leaves: `by` belongs to a participant about to be freed. */
     char path[64 + 3 * PL_ID_MAX];
-    json_t *body = end_callback(m, by, path, sizeof path);
+    json_t *body = report ? end_callback(m, by, path, sizeof path) : NULL;
     pl_meeting_broadcast(m, NULL, pl_sig_packet(m->id, "END"));
     m->ended = true;
     m->ended_ms = pl_now_ms();
@@ -213,7 +213,18 @@ void pl_meeting_end(struct pl_signaling *s, struct pl_meeting *m, const char *by
         if (c)
             pl_conn_close(c); /* after END has gone out */
     }
-    pl_control_post(s, path, body);
+    if (body)
+        pl_control_post(s, path, body);
+}
+
+void pl_meeting_end(struct pl_signaling *s, struct pl_meeting *m, const char *by)
+{
+    end_meeting(s, m, by, true);
+}
+
+void pl_meeting_end_quiet(struct pl_signaling *s, struct pl_meeting *m, const char *by)
+{
+    end_meeting(s, m, by, false);
 }
 
 static void free_meeting(struct pl_signaling *s, struct pl_meeting *m)

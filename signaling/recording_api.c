@@ -1,9 +1,11 @@
-/* The node's recording endpoints, for the control plane:
+/* The node's endpoints for the control plane:
  *   POST /recordings/start  {"token", "recording_id", "conference_id", "session_id", "title",
  *                            "host_user_id", "host_user_name", "tenant_name"}
  *   POST /recordings/stop   {"token"}
- * The token is the recorder's join token (role recorder) for the meeting — what RECORD_JOIN
- * carries — so the node needs no other credential: its meeting and tenant are the token's.
+ *   POST /meetings/end      {"token"}
+ * The recording token is the recorder's join token (role recorder) for the meeting — what
+ * RECORD_JOIN carries —, the end token a host join token for it (what END needs over
+ * signaling), so the node needs no other credential: its meeting and tenant are the token's.
  * The meeting must be running on this node. Errors are {"error": "..."} with 400 (bad JSON,
  * missing fields), 401 (token), 404 (no such meeting here), 409 (already / not recording),
  * 413 (body over 16 KiB). */
@@ -17,11 +19,13 @@
 
 #define PL_REC_API_MAX_BODY (16 * 1024)
 
+enum api_op { OP_REC_START, OP_REC_STOP, OP_MEETING_END };
+
 struct rec_api_session {
     char *body;
     size_t len;
     bool too_big;
-    bool stop;  /* /stop, else /start */
+    enum api_op op;
 };
 
 
@@ -76,20 +80,28 @@ static int handle(struct lws *wsi, struct pl_signaling *s, struct rec_api_sessio
     char msg[300];
     struct pl_token tok;
     const char *secret = s->node->cfg.token_secret;
-    if (bad || !token || (!ss->stop && (!req.recording_id || !req.conference_id || !req.session_id))) {
-        rc = error(wsi, 400, ss->stop ? "\"token\" is required"
-                                      : "\"token\", \"recording_id\", \"conference_id\" and "
-                                        "\"session_id\" are required strings (1 to 128 bytes)");
+    bool start = ss->op == OP_REC_START;
+    enum pl_role role = ss->op == OP_MEETING_END ? PL_ROLE_HOST : PL_ROLE_RECORDER;
+    if (bad || !token || (start && (!req.recording_id || !req.conference_id || !req.session_id))) {
+        rc = error(wsi, 400, !start ? "\"token\" is required"
+                                    : "\"token\", \"recording_id\", \"conference_id\" and "
+                                      "\"session_id\" are required strings (1 to 128 bytes)");
     } else if (pl_token_verify((const uint8_t *)secret, strlen(secret), token, strlen(token),
                                (int64_t)time(NULL), &tok, msg, sizeof msg) != PL_TOKEN_OK) {
         rc = error(wsi, 401, msg);
-    } else if (tok.role != PL_ROLE_RECORDER) {
-        rc = error(wsi, 401, "the token must have the recorder role");
+    } else if (tok.role != role) {
+        rc = error(wsi, 401, role == PL_ROLE_HOST ? "the token must have the host role"
+                                                   : "the token must have the recorder role");
     } else {
         struct pl_meeting *m = pl_meeting_find(s, tok.meeting_id);
         if (!m || m->ended) {
             rc = error(wsi, 404, "the meeting is not running on this node");
-        } else if (ss->stop) {
+        } else if (ss->op == OP_MEETING_END) {
+            /* The control plane has ended it already: the node does not report it back. */
+            json_t *ok = json_pack("{s:s, s:s}", "meeting_id", m->id, "status", "ended");
+            pl_meeting_end_quiet(s, m, tok.account_id);
+            rc = reply(wsi, 200, ok);
+        } else if (ss->op == OP_REC_STOP) {
             struct pl_participant *p = m->recorder;
             if (!p || !p->recording) {
                 rc = error(wsi, 409, "the meeting is not being recorded by this node");
@@ -120,16 +132,21 @@ int pl_recording_api_callback(struct lws *wsi, enum lws_callback_reasons reason,
     struct pl_signaling *s = lws_context_user(lws_get_context(wsi));
     switch (reason) {
     case LWS_CALLBACK_HTTP: {
-        const char *path = in ? in : "";
+        (void)in; /* the path below the mount point: the whole URI says which mount */
+        char uri[32];
         if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) <= 0)
             return error(wsi, 405, "POST only");
-        bool stop;
-        if (strcmp(path, "/start") == 0)
-            stop = false;
-        else if (strcmp(path, "/stop") == 0)
-            stop = true;
+        if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_POST_URI) < 0)
+            uri[0] = '\0';
+        enum api_op op;
+        if (strcmp(uri, "/recordings/start") == 0)
+            op = OP_REC_START;
+        else if (strcmp(uri, "/recordings/stop") == 0)
+            op = OP_REC_STOP;
+        else if (strcmp(uri, "/meetings/end") == 0)
+            op = OP_MEETING_END;
         else
-            return error(wsi, 404, "POST /recordings/start or /recordings/stop");
+            return error(wsi, 404, "POST /recordings/start, /recordings/stop or /meetings/end");
         if (ss) {
             free(ss->body);
             free(ss);
@@ -137,7 +154,7 @@ int pl_recording_api_callback(struct lws *wsi, enum lws_callback_reasons reason,
         ss = calloc(1, sizeof *ss);
         if (!ss)
             return error(wsi, 500, "out of memory");
-        ss->stop = stop;
+        ss->op = op;
         lws_set_opaque_user_data(wsi, ss);
         return 0; /* the body follows */
     }

@@ -247,7 +247,13 @@ struct pl_signaling *pl_signaling_start(struct pl_node *node)
     rec_mount.origin = "parley-recordings";
     rec_mount.origin_protocol = LWSMPRO_CALLBACK;
     health_mount.mount_next = &rec_mount;
-    rec_mount.mount_next = &mount;
+    /* POST /meetings/end: the same callback (recording_api.c) */
+    static struct lws_http_mount end_mount;
+    end_mount = rec_mount;
+    end_mount.mountpoint = "/meetings";
+    end_mount.mountpoint_len = 9;
+    rec_mount.mount_next = &end_mount;
+    end_mount.mount_next = &mount;
     static struct lws_http_mount dev_mount;
     memset(&dev_mount, 0, sizeof dev_mount);
     dev_mount.mountpoint = "/dev/token";

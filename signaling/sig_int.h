@@ -127,6 +127,9 @@ struct pl_participant *pl_meeting_add(struct pl_signaling *s, struct pl_meeting 
                                       enum pl_role role);
 void pl_meeting_leave(struct pl_signaling *s, struct pl_participant *p);
 void pl_meeting_end(struct pl_signaling *s, struct pl_meeting *m, const char *by);
+/* The same, asked by the control plane (POST /meetings/end), which has ended it already: the
+ * node does not report the end back. */
+void pl_meeting_end_quiet(struct pl_signaling *s, struct pl_meeting *m, const char *by);
 void pl_meeting_broadcast(struct pl_meeting *m, struct pl_participant *except, json_t *pkt);
 void pl_meeting_sweep_start(struct pl_signaling *s);
 void pl_meeting_sweep_stop(struct pl_signaling *s);

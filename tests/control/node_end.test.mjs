@@ -2,7 +2,8 @@
 // participant) are accepted by the node (INIT, JOIN), a token with a forged signature is
 // refused, and when the host ENDs the meeting the node's authoritative
 // POST /meetings/{id}/end (Bearer <node key>, its exact body) ends it in the control plane and
-// frees the node's load; an ended meeting is deleted by the housekeeping after --meeting-retention;
+// frees the node's load; a meeting the host ends through the API is ended on the node too (the
+// control plane's POST /meetings/end to the node: END reaches everyone); an ended meeting is deleted by the housekeeping after --meeting-retention;
 // a node registering again (a restart) keeps its live meetings live with nobody in them.
 import { SigClient, runTest as runE2e, startNode } from '../e2e/lib.mjs';
 import { TestContext, assert, assertEq, expect, sleep } from './lib.mjs';
@@ -61,6 +62,33 @@ runE2e('control_node_end', async (t) => {
   const n = (await expect(200, url, 'GET', '/nodes', { token: ctx.nodeKey })).json.nodes.find((x) => x.node_id === reg.node_id);
   assertEq(n.meetings, 0, 'the node\'s load is freed');
   await expect(204, url, 'DELETE', `/meetings/${m.meeting_id}`, { token: ctx.nodeKey });
+
+  t.log('the host ends a meeting through the API: the control plane tells the node, which sends END');
+  const m4 = (await expect(201, url, 'POST', '/meetings', { token: host, body: {} })).json;
+  const h4 = await SigClient.connect(node, 'host4');
+  h4.send({ meeting_id: m4.meeting_id, content_type: 'INIT', host: ta.account_id, token: m4.join_token });
+  await h4.expect({ meeting_id: m4.meeting_id, content_type: 'MEETING_USERS', users: [] });
+  const pj4 = (await expect(200, url, 'POST', `/meetings/${m4.meeting_id}/join`, { token: ptoken })).json;
+  const p4 = await SigClient.connect(node, 'participant4');
+  p4.send({ meeting_id: m4.meeting_id, content_type: 'JOIN', account_id: part.account_id, token: pj4.join_token });
+  assertEq((await p4.nextPacket('MEETING_USERS')).content_type, 'MEETING_USERS', 'the participant joined');
+  // The node's endpoint takes a host token of the meeting only.
+  const nodeHttp = `http://127.0.0.1:${node.httpPort}`;
+  await expect(401, nodeHttp, 'POST', '/meetings/end', { body: { token: pj4.join_token } });
+  await expect(400, nodeHttp, 'POST', '/meetings/end', { body: {} });
+  const endAns = (await expect(200, url, 'POST', `/meetings/${m4.meeting_id}/end`, { token: host })).json;
+  assertEq([endAns.status, endAns.node_ended], ['ended', true], 'ended, and the node ended it too');
+  for (const c of [h4, p4]) {
+    let got;
+    for (let i = 0; i < 20 && !got; i++) {
+      const msg = await c.nextPacket('END');
+      if (msg.content_type === 'END') got = msg;
+    }
+    assertEq(got, { meeting_id: m4.meeting_id, content_type: 'END' }, `${c.label} got END from the node`);
+  }
+  await expect(404, nodeHttp, 'POST', '/meetings/end', { body: { token: m4.join_token } });
+  const n4 = (await expect(200, url, 'GET', '/nodes', { token: ctx.nodeKey })).json.nodes.find((x) => x.node_id === reg.node_id);
+  assertEq(n4.meetings, 0, 'the node\'s load is freed once');
 
   // Nobody needs to call DELETE: with --meeting-retention 1 the housekeeping deletes an ended
   // meeting (no recording pending) a second after its end; its conference stays.
