@@ -127,6 +127,15 @@ static void on_poll(uv_poll_t *p, int status, int events)
     }
 }
 
+/* Connecting blocks the loop (libpq's synchronous connect), so it gives up after 5 s unless the
+ * URL says otherwise: a database host that does not answer must not stall every request. */
+static PGconn *connect_db(const char *url)
+{
+    const char *const keys[] = {"connect_timeout", "dbname", NULL};
+    const char *const values[] = {"5", url, NULL};
+    return PQconnectdbParams(keys, values, 1);
+}
+
 static bool ensure_connected(struct dbconn *c)
 {
     if (c->pg && PQstatus(c->pg) == CONNECTION_OK && c->poll)
@@ -135,7 +144,7 @@ static bool ensure_connected(struct dbconn *c)
         if (c->pg)
             PQreset(c->pg);
         else
-            c->pg = PQconnectdb(c->db->url);
+            c->pg = connect_db(c->db->url);
         if (PQstatus(c->pg) != CONNECTION_OK) {
             PL_WARN("db", "connect: %s", PQerrorMessage(c->pg));
             return false;
