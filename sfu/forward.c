@@ -188,17 +188,17 @@ static void send_to_slot(struct pl_worker *w, struct pl_slot *s, const struct pl
     size_t len = 12 + r->payload_len;
     if (len + PL_SRTP_MAX_TRAILER > PL_PKT_BUF)
         return;
+    uint16_t seq;
+    uint32_t ts;
+    /* A packet of the new source older than the keyframe the slot switched on (late, or a
+     * publisher's retransmission) would get a number the previous source already used. */
+    if (!pl_rewrite(&s->rw, r->seq, r->ts, clock, now_ms, &seq, &ts))
+        return;
     uint8_t *buf = pl_out_buf(w);
     if (!buf) {
         w->stats.send_errors++;
         return;
     }
-    uint16_t seq;
-    uint32_t ts;
-    bool new_source = s->rw.resync || !s->rw.started;
-    pl_rewrite(&s->rw, r->seq, r->ts, clock, now_ms, &seq, &ts);
-    if (new_source)
-        s->source_first_seq = seq;
     pl_rtp_write_header(buf, PL_PKT_BUF, r->marker, pt, seq, ts, s->spec.out_ssrc);
     memcpy(buf + 12, r->payload, r->payload_len);
     if (vp8)

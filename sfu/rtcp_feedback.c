@@ -108,7 +108,7 @@ static void resend(uint16_t out_seq, void *ud)
     struct pl_rtp r;
     /* Nothing to resend from before the slot's current source began. */
     if (!t || s->layer < 0 || !t->layers[s->layer].ring || s->rw.resync || !sub->has_addr ||
-        pl_seq_newer(s->source_first_seq, out_seq))
+        pl_rewrite_predates_source(&s->rw, out_seq))
         return;
     uint16_t in_seq = (uint16_t)(out_seq - s->rw.seq_offset);
     if (!pl_rtx_ring_get(t->layers[s->layer].ring, in_seq, n->now_ms, &pkt, &plen) ||

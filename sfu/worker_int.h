@@ -73,7 +73,6 @@ struct pl_slot {
     struct pl_slot_spec spec;
     struct pl_track *source;
     struct pl_rewriter rw; /* continuous SSRC stream across source changes */
-    uint16_t source_first_seq; /* first sequence number sent from the current source */
     int layer;             /* layer of the source being forwarded; -1: none yet */
     int target;            /* layer to move to at its next keyframe */
     int64_t bitrate;       /* what the subscriber asked for (SUBSCRIBE) */
