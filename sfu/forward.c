@@ -317,6 +317,8 @@ static void deliver(struct pl_peer *p, struct pl_track *t, int layer, const uint
     const struct pl_vp8_desc *vp8 =
         codec == PL_CODEC_VP8 && pl_vp8_parse(r->payload, r->payload_len, &desc) == 0 ? &desc : NULL;
     bool keyframe = t->spec.kind == PL_MEDIA_VIDEO && starts_keyframe(codec, r, vp8);
+    if (keyframe)
+        pl_keyframe_gate_on_keyframe(&ly->kf);
     for (int i = 0; i < t->n_consumers; i++)
         if (slot_takes(w, t->consumers[i], layer, keyframe))
             send_to_slot(w, t->consumers[i], r, codec, vp8, clock, now);

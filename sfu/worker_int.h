@@ -12,6 +12,7 @@
 
 #include "parley/dtls.h"
 #include "parley/hashmap.h"
+#include "parley/keyframe_gate.h"
 #include "parley/mailbox.h"
 #include "parley/pool.h"
 #include "parley/rewrite.h"
@@ -25,7 +26,6 @@
 
 #define PL_PKT_BUF 1600          /* a pooled packet buffer: MTU + SRTP trailer */
 #define PL_OUT_QUEUE_MAX 512     /* datagrams queued before a forced flush */
-#define PL_PLI_INTERVAL_MS 300   /* keyframe requests to one track, at most this often */
 #define PL_CMD_STOP 1000         /* private command: leave the loop */
 #define PL_RTX_RING_PACKETS 512  /* per video track: ~2 s at 2 Mbit/s */
 #define PL_RTX_RING_MS 2000
@@ -41,7 +41,7 @@ struct pl_layer {
     uint32_t rtx_ssrc;
     struct pl_rtx_ring *ring; /* video: what was received, for subscribers' NACKs */
     struct pl_nack_gen *nack; /* video: what the publisher's packets lost on the way in */
-    uint64_t last_pli_ms;
+    struct pl_keyframe_gate kf; /* when to ask it for a keyframe */
     uint8_t fir_seq;          /* RFC 5104 command sequence number of our FIRs */
     uint64_t bytes;           /* received since the last tick */
     uint32_t bitrate;         /* bits/s over the last tick; 0: the layer is not being sent */
@@ -255,7 +255,8 @@ void pl_ice_on_stun(struct pl_worker *w, uint8_t *data, size_t len, const struct
 /* forward.c */
 void pl_forward_rtp(struct pl_peer *p, uint8_t *data, size_t len);
 void pl_forward_rtcp(struct pl_peer *p, uint8_t *data, size_t len);
-void pl_request_keyframe(struct pl_track *t, int layer, bool force);
+/* Asks a layer for a keyframe (keyframe_gate.h: urgent for a slot that needs one now). */
+void pl_request_keyframe(struct pl_track *t, int layer, bool urgent);
 /* The highest layer that is being sent and fits `bitrate`, else the lowest being sent. */
 int pl_choose_layer(const struct pl_track *t, int64_t bitrate);
 /* Sets the slot's target layer from its bitrate; asks for a keyframe when it changes. */
