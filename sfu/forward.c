@@ -128,11 +128,16 @@ void pl_downlink_on_loss(struct pl_peer *p, uint8_t fraction_lost)
     }
 }
 
+int pl_slot_choose_layer(const struct pl_slot *s)
+{
+    return pl_choose_layer(s->source, slot_budget(s));
+}
+
 void pl_slot_retarget(struct pl_slot *s)
 {
     if (!s->source || s->source->n_layers < 2)
         return;
-    int target = pl_choose_layer(s->source, slot_budget(s));
+    int target = pl_slot_choose_layer(s);
     if (target != s->target) {
         s->target = target;
         if (target != s->layer)

@@ -259,6 +259,9 @@ void pl_forward_rtcp(struct pl_peer *p, uint8_t *data, size_t len);
 void pl_request_keyframe(struct pl_track *t, int layer, bool urgent);
 /* The highest layer that is being sent and fits `bitrate`, else the lowest being sent. */
 int pl_choose_layer(const struct pl_track *t, int64_t bitrate);
+/* The layer of its source that fits what slot s may use (its bitrate, capped by its share of
+ * the subscriber's downlink estimate). */
+int pl_slot_choose_layer(const struct pl_slot *s);
 /* Sets the slot's target layer from its bitrate; asks for a keyframe when it changes. */
 void pl_slot_retarget(struct pl_slot *s);
 /* A subscriber's receiver report: adjusts its downlink estimate from the loss it reports. */
