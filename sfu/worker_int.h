@@ -10,6 +10,7 @@
 #include <time.h>
 #include <uv.h>
 
+#include "parley/downlink.h"
 #include "parley/dtls.h"
 #include "parley/hashmap.h"
 #include "parley/keyframe_gate.h"
@@ -45,6 +46,7 @@ struct pl_layer {
     uint8_t fir_seq;          /* RFC 5104 command sequence number of our FIRs */
     uint64_t bytes;           /* received since the last tick */
     uint32_t bitrate;         /* bits/s over the last tick; 0: the layer is not being sent */
+    uint32_t bitrate_peak;    /* the highest recent bitrate, decaying 1/8 a tick: its cost */
     struct pl_rx_stats rx;    /* for receiver reports; its last SR maps the layer's clock */
     /* Totals for /metrics. */
     uint64_t packets_total, bytes_total;
@@ -122,7 +124,7 @@ struct pl_peer {
     /* Downlink (what the node sends this peer): measured rate and a loss-based estimate. */
     uint64_t tx_bytes;        /* since the last tick */
     uint32_t tx_bitrate;      /* bits/s over the last tick */
-    uint32_t downlink_est;    /* bits/s the link seems to carry; 0: no limit seen */
+    struct pl_downlink_est downlink; /* loss-based, from its receiver reports */
     /* Uplink: REMB to a publisher without transport-cc (a receive-side, loss-based estimate). */
     bool remb;
     uint32_t remb_est;        /* bits/s last sent in REMB */
@@ -257,7 +259,8 @@ void pl_forward_rtp(struct pl_peer *p, uint8_t *data, size_t len);
 void pl_forward_rtcp(struct pl_peer *p, uint8_t *data, size_t len);
 /* Asks a layer for a keyframe (keyframe_gate.h: urgent for a slot that needs one now). */
 void pl_request_keyframe(struct pl_track *t, int layer, bool urgent);
-/* The highest layer that is being sent and fits `bitrate`, else the lowest being sent. */
+/* The layer that fits `bitrate` (pl_layer_for_budget on the recent peaks of the layers being
+ * sent). */
 int pl_choose_layer(const struct pl_track *t, int64_t bitrate);
 /* The layer of its source that fits what slot s may use (its bitrate, capped by its share of
  * the subscriber's downlink estimate). */
