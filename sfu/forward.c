@@ -85,16 +85,10 @@ static struct pl_track *find_track(struct pl_peer *p, const struct pl_rtp *r, in
 
 int pl_choose_layer(const struct pl_track *t, int64_t bitrate)
 {
-    int best = -1, lowest = -1;
-    for (int l = 0; l < t->n_layers; l++) {
-        if (!t->layers[l].bitrate)
-            continue; /* not being sent */
-        if (lowest < 0)
-            lowest = l;
-        if ((int64_t)t->layers[l].bitrate <= bitrate)
-            best = l;
-    }
-    return best >= 0 ? best : lowest >= 0 ? lowest : 0;
+    uint32_t rates[PL_MAX_LAYERS];
+    for (int l = 0; l < t->n_layers; l++)
+        rates[l] = t->layers[l].bitrate ? t->layers[l].bitrate_peak : 0;
+    return pl_layer_for_budget(rates, t->n_layers, bitrate);
 }
 
 /* What slot s may use: what its subscriber asked for, capped by the slot's share of the
@@ -102,37 +96,31 @@ int pl_choose_layer(const struct pl_track *t, int64_t bitrate)
 static int64_t slot_budget(const struct pl_slot *s)
 {
     const struct pl_peer *sub = s->owner;
-    if (!sub->downlink_est)
+    if (!sub->downlink.bps)
         return s->bitrate;
     int64_t asked = 0;
     for (int i = 0; i < sub->n_slots; i++)
         if (sub->slots[i].source && sub->slots[i].spec.kind == PL_MEDIA_VIDEO)
             asked += sub->slots[i].bitrate;
-    int64_t share = asked > 0 ? (int64_t)sub->downlink_est * s->bitrate / asked : 0;
+    int64_t share = asked > 0 ? (int64_t)sub->downlink.bps * s->bitrate / asked : 0;
     return share < s->bitrate ? share : s->bitrate;
 }
 
-/* Loss-based estimate (in the spirit of GCC's loss controller): over 10% loss cuts the
- * estimate in proportion, under 2% lets it grow 8% per report until it no longer limits. */
 void pl_downlink_on_loss(struct pl_peer *p, uint8_t fraction_lost)
 {
-    double loss = fraction_lost / 256.0;
-    uint32_t base = p->downlink_est ? p->downlink_est : p->tx_bitrate;
-    if (loss > 0.10 && base) {
-        uint32_t est = (uint32_t)(base * (1.0 - 0.5 * loss));
-        p->downlink_est = est < 50000 ? 50000 : est;
-    } else if (loss < 0.02 && p->downlink_est) {
-        p->downlink_est = (uint32_t)(p->downlink_est * 1.08);
-        if (p->downlink_est > 4 * (p->tx_bitrate + 100000))
-            p->downlink_est = 0; /* far above what is sent: no longer a limit */
-    }
+    pl_downlink_on_report(&p->downlink, fraction_lost, p->tx_bitrate, pl_now_ms());
+}
+
+int pl_slot_choose_layer(const struct pl_slot *s)
+{
+    return pl_choose_layer(s->source, slot_budget(s));
 }
 
 void pl_slot_retarget(struct pl_slot *s)
 {
     if (!s->source || s->source->n_layers < 2)
         return;
-    int target = pl_choose_layer(s->source, slot_budget(s));
+    int target = pl_slot_choose_layer(s);
     if (target != s->target) {
         s->target = target;
         if (target != s->layer)
@@ -188,17 +176,17 @@ static void send_to_slot(struct pl_worker *w, struct pl_slot *s, const struct pl
     size_t len = 12 + r->payload_len;
     if (len + PL_SRTP_MAX_TRAILER > PL_PKT_BUF)
         return;
+    uint16_t seq;
+    uint32_t ts;
+    /* A packet of the new source older than the keyframe the slot switched on (late, or a
+     * publisher's retransmission) would get a number the previous source already used. */
+    if (!pl_rewrite(&s->rw, r->seq, r->ts, clock, now_ms, &seq, &ts))
+        return;
     uint8_t *buf = pl_out_buf(w);
     if (!buf) {
         w->stats.send_errors++;
         return;
     }
-    uint16_t seq;
-    uint32_t ts;
-    bool new_source = s->rw.resync || !s->rw.started;
-    pl_rewrite(&s->rw, r->seq, r->ts, clock, now_ms, &seq, &ts);
-    if (new_source)
-        s->source_first_seq = seq;
     pl_rtp_write_header(buf, PL_PKT_BUF, r->marker, pt, seq, ts, s->spec.out_ssrc);
     memcpy(buf + 12, r->payload, r->payload_len);
     if (vp8)
@@ -317,6 +305,8 @@ static void deliver(struct pl_peer *p, struct pl_track *t, int layer, const uint
     const struct pl_vp8_desc *vp8 =
         codec == PL_CODEC_VP8 && pl_vp8_parse(r->payload, r->payload_len, &desc) == 0 ? &desc : NULL;
     bool keyframe = t->spec.kind == PL_MEDIA_VIDEO && starts_keyframe(codec, r, vp8);
+    if (keyframe)
+        pl_keyframe_gate_on_keyframe(&ly->kf);
     for (int i = 0; i < t->n_consumers; i++)
         if (slot_takes(w, t->consumers[i], layer, keyframe))
             send_to_slot(w, t->consumers[i], r, codec, vp8, clock, now);

@@ -307,7 +307,7 @@ void pl_peer_bind_slot(struct pl_peer *sub, int slot, struct pl_peer *pub, int64
         s->source = t;
         /* Video starts at a keyframe of the chosen layer; audio at once. */
         s->layer = t->spec.kind == PL_MEDIA_VIDEO ? -1 : 0;
-        s->target = pl_choose_layer(t, bitrate);
+        s->target = pl_slot_choose_layer(s); /* within the subscriber's downlink, if limited */
         pl_vp8_rewriter_switch(&s->vp8);
         if (sub->srtp_ready || sub->rec)
             pl_request_keyframe(t, s->target, true);

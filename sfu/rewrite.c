@@ -2,9 +2,21 @@
 
 #include "parley/rtp.h"
 
-void pl_rewrite(struct pl_rewriter *rw, uint16_t in_seq, uint32_t in_ts, uint32_t clock,
+/* The mark is kept at most this far behind the newest packet, so comparisons with it stay
+ * valid however long a source lasts. */
+#define FIRST_SEQ_TRAIL 0x4000
+
+bool pl_rewrite_predates_source(const struct pl_rewriter *rw, uint16_t out_seq)
+{
+    /* Further behind the newest packet than the source's first one is. */
+    return rw->started && !pl_seq_newer(out_seq, rw->last_seq) &&
+           (uint16_t)(rw->last_seq - out_seq) > (uint16_t)(rw->last_seq - rw->first_seq);
+}
+
+bool pl_rewrite(struct pl_rewriter *rw, uint16_t in_seq, uint32_t in_ts, uint32_t clock,
                 uint64_t now_ms, uint16_t *out_seq, uint32_t *out_ts)
 {
+    bool new_source = !rw->started || rw->resync;
     if (!rw->started) {
         rw->seq_offset = 0;
         rw->ts_offset = 0;
@@ -26,11 +38,18 @@ void pl_rewrite(struct pl_rewriter *rw, uint16_t in_seq, uint32_t in_ts, uint32_
     }
     *out_seq = (uint16_t)(in_seq + rw->seq_offset);
     *out_ts = in_ts + rw->ts_offset;
+    if (new_source)
+        rw->first_seq = *out_seq;
+    else if (pl_rewrite_predates_source(rw, *out_seq))
+        return false;
     /* Late (reordered) packets keep their mapping but do not move the high-water mark. */
-    if (!rw->started || pl_seq_newer(*out_seq, rw->last_seq)) {
+    if (new_source || pl_seq_newer(*out_seq, rw->last_seq)) {
         rw->last_seq = *out_seq;
         rw->last_ts = *out_ts;
         rw->last_ms = now_ms;
+        if ((uint16_t)(rw->last_seq - rw->first_seq) > FIRST_SEQ_TRAIL)
+            rw->first_seq = (uint16_t)(rw->last_seq - FIRST_SEQ_TRAIL);
     }
     rw->started = true;
+    return true;
 }

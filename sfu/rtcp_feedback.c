@@ -51,7 +51,7 @@ void pl_send_nacks(struct pl_peer *p, uint64_t now_ms)
     }
 }
 
-void pl_request_keyframe(struct pl_track *t, int layer, bool force)
+void pl_request_keyframe(struct pl_track *t, int layer, bool urgent)
 {
     struct pl_peer *p = t->owner;
     uint64_t now = pl_now_ms();
@@ -60,9 +60,8 @@ void pl_request_keyframe(struct pl_track *t, int layer, bool force)
     struct pl_layer *ly = &t->layers[layer];
     if (t->spec.kind != PL_MEDIA_VIDEO || !ly->ssrc || !p->srtp_ready || !p->has_addr)
         return;
-    if (!force && now - ly->last_pli_ms < PL_PLI_INTERVAL_MS)
+    if (!pl_keyframe_gate_ask(&ly->kf, now, urgent))
         return;
-    ly->last_pli_ms = now;
     p->w->stats.keyframe_requests++;
     ly->keyframe_requests++;
     uint8_t *buf = pl_out_buf(p->w);
@@ -108,7 +107,7 @@ static void resend(uint16_t out_seq, void *ud)
     struct pl_rtp r;
     /* Nothing to resend from before the slot's current source began. */
     if (!t || s->layer < 0 || !t->layers[s->layer].ring || s->rw.resync || !sub->has_addr ||
-        pl_seq_newer(s->source_first_seq, out_seq))
+        pl_rewrite_predates_source(&s->rw, out_seq))
         return;
     uint16_t in_seq = (uint16_t)(out_seq - s->rw.seq_offset);
     if (!pl_rtx_ring_get(t->layers[s->layer].ring, in_seq, n->now_ms, &pkt, &plen) ||

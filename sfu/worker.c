@@ -68,6 +68,11 @@ static void measure_layers(struct pl_worker *w)
                 struct pl_layer *ly = &p->tracks[i].layers[l];
                 ly->bitrate = (uint32_t)(ly->bytes * 8); /* the tick is one second */
                 ly->bytes = 0;
+                /* A second's rate swings with keyframes and the encoder: a layer is taken to
+                 * cost what it recently peaked at, so a quiet second does not make it fit. */
+                ly->bitrate_peak -= ly->bitrate_peak / 8;
+                if (ly->bitrate > ly->bitrate_peak)
+                    ly->bitrate_peak = ly->bitrate;
             }
         p->tx_bitrate = (uint32_t)(p->tx_bytes * 8);
         p->tx_bytes = 0;

@@ -10,8 +10,10 @@
 #include <time.h>
 #include <uv.h>
 
+#include "parley/downlink.h"
 #include "parley/dtls.h"
 #include "parley/hashmap.h"
+#include "parley/keyframe_gate.h"
 #include "parley/mailbox.h"
 #include "parley/pool.h"
 #include "parley/rewrite.h"
@@ -25,7 +27,6 @@
 
 #define PL_PKT_BUF 1600          /* a pooled packet buffer: MTU + SRTP trailer */
 #define PL_OUT_QUEUE_MAX 512     /* datagrams queued before a forced flush */
-#define PL_PLI_INTERVAL_MS 300   /* keyframe requests to one track, at most this often */
 #define PL_CMD_STOP 1000         /* private command: leave the loop */
 #define PL_RTX_RING_PACKETS 512  /* per video track: ~2 s at 2 Mbit/s */
 #define PL_RTX_RING_MS 2000
@@ -41,10 +42,11 @@ struct pl_layer {
     uint32_t rtx_ssrc;
     struct pl_rtx_ring *ring; /* video: what was received, for subscribers' NACKs */
     struct pl_nack_gen *nack; /* video: what the publisher's packets lost on the way in */
-    uint64_t last_pli_ms;
+    struct pl_keyframe_gate kf; /* when to ask it for a keyframe */
     uint8_t fir_seq;          /* RFC 5104 command sequence number of our FIRs */
     uint64_t bytes;           /* received since the last tick */
     uint32_t bitrate;         /* bits/s over the last tick; 0: the layer is not being sent */
+    uint32_t bitrate_peak;    /* the highest recent bitrate, decaying 1/8 a tick: its cost */
     struct pl_rx_stats rx;    /* for receiver reports; its last SR maps the layer's clock */
     /* Totals for /metrics. */
     uint64_t packets_total, bytes_total;
@@ -73,7 +75,6 @@ struct pl_slot {
     struct pl_slot_spec spec;
     struct pl_track *source;
     struct pl_rewriter rw; /* continuous SSRC stream across source changes */
-    uint16_t source_first_seq; /* first sequence number sent from the current source */
     int layer;             /* layer of the source being forwarded; -1: none yet */
     int target;            /* layer to move to at its next keyframe */
     int64_t bitrate;       /* what the subscriber asked for (SUBSCRIBE) */
@@ -123,7 +124,7 @@ struct pl_peer {
     /* Downlink (what the node sends this peer): measured rate and a loss-based estimate. */
     uint64_t tx_bytes;        /* since the last tick */
     uint32_t tx_bitrate;      /* bits/s over the last tick */
-    uint32_t downlink_est;    /* bits/s the link seems to carry; 0: no limit seen */
+    struct pl_downlink_est downlink; /* loss-based, from its receiver reports */
     /* Uplink: REMB to a publisher without transport-cc (a receive-side, loss-based estimate). */
     bool remb;
     uint32_t remb_est;        /* bits/s last sent in REMB */
@@ -256,9 +257,14 @@ void pl_ice_on_stun(struct pl_worker *w, uint8_t *data, size_t len, const struct
 /* forward.c */
 void pl_forward_rtp(struct pl_peer *p, uint8_t *data, size_t len);
 void pl_forward_rtcp(struct pl_peer *p, uint8_t *data, size_t len);
-void pl_request_keyframe(struct pl_track *t, int layer, bool force);
-/* The highest layer that is being sent and fits `bitrate`, else the lowest being sent. */
+/* Asks a layer for a keyframe (keyframe_gate.h: urgent for a slot that needs one now). */
+void pl_request_keyframe(struct pl_track *t, int layer, bool urgent);
+/* The layer that fits `bitrate` (pl_layer_for_budget on the recent peaks of the layers being
+ * sent). */
 int pl_choose_layer(const struct pl_track *t, int64_t bitrate);
+/* The layer of its source that fits what slot s may use (its bitrate, capped by its share of
+ * the subscriber's downlink estimate). */
+int pl_slot_choose_layer(const struct pl_slot *s);
 /* Sets the slot's target layer from its bitrate; asks for a keyframe when it changes. */
 void pl_slot_retarget(struct pl_slot *s);
 /* A subscriber's receiver report: adjusts its downlink estimate from the loss it reports. */

@@ -11,6 +11,7 @@ struct pl_rewriter {
     bool resync;         /* next packet comes from a new source */
     uint16_t seq_offset;
     uint32_t ts_offset;
+    uint16_t first_seq;  /* sent first from the current source (trails last_seq by <= 0x4000) */
     uint16_t last_seq;   /* highest sequence number sent */
     uint32_t last_ts;    /* timestamp of that packet */
     uint64_t last_ms;    /* when it was sent */
@@ -37,8 +38,13 @@ static inline void pl_rewrite_switch_aligned(struct pl_rewriter *rw, uint32_t ts
     rw->ts_hint = ts_offset;
 }
 
-/* Maps an incoming packet; clock in Hz, now in ms. */
-void pl_rewrite(struct pl_rewriter *rw, uint16_t in_seq, uint32_t in_ts, uint32_t clock,
+/* Maps an incoming packet; clock in Hz, now in ms. False: the packet is older than the current
+ * source's first one (a late or retransmitted packet from before the switch), so its number
+ * belongs to what the previous source sent; it must be dropped. */
+bool pl_rewrite(struct pl_rewriter *rw, uint16_t in_seq, uint32_t in_ts, uint32_t clock,
                 uint64_t now_ms, uint16_t *out_seq, uint32_t *out_ts);
+
+/* Was out_seq (in the stream's numbering) sent before the current source began? */
+bool pl_rewrite_predates_source(const struct pl_rewriter *rw, uint16_t out_seq);
 
 #endif

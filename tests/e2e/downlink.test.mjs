@@ -2,11 +2,14 @@
 // the node caps what each peer is sent at 700 kbit/s (--test-downlink-kbps); alice publishes
 // 1280x720 in three layers and bob asks 5 Mbit/s for her. From bob's loss reports the node
 // estimates his downlink and moves him to a layer that fits: he ends up decoding below
-// 1280 wide, and keeps decoding. Run: node tests/e2e/downlink.test.mjs
+// 1280 wide, and keeps decoding: once there, 10 s of framesDecoded sampled every 100 ms show no
+// freeze of a second and no return to 1280. Run: node tests/e2e/downlink.test.mjs
 import {
   runTest, startNode, launchBrowser, openParticipant, waitForPageJoined, sampleStats, sleep,
-  httpGet, metricSum,
+  httpGet, metricSum, watchFrames, describeGaps,
 } from './lib.mjs';
+
+const FREEZE_LIMIT_MS = 1000;
 
 runTest('downlink', async (t) => {
   const node = await startNode(t, { args: ['--test-downlink-kbps', '700'] });
@@ -45,6 +48,12 @@ runTest('downlink', async (t) => {
     prevTop = top;
     last = a;
   }
+  let widest = 0;
+  const watched = settled < 5 ? null : await watchFrames([bob], {
+    ms: 10_000, onSample: (p, account, a) => { if (account === 'alice') widest = Math.max(widest, a.frameWidth); },
+  });
+  const gaps = watched && describeGaps(watched, FREEZE_LIMIT_MS);
+  if (gaps) t.log(`over 10 s once settled: ${gaps.line}; widest ${widest}`);
   const m = (await httpGet(`${node.url}/metrics`)).body;
   t.log(`bob decodes alice at ${last ? last.frameWidth : '?'} wide; node dropped ` +
     `${metricSum(m, 'parley_test_dropped_total')} datagrams at the cap, ` +
@@ -56,6 +65,11 @@ runTest('downlink', async (t) => {
       `top layer reached the node; last ` +
       `${last ? `${last.frameWidth} wide, ${last.framesDecoded} frames` : 'no stats'}`);
   }
+  if (!watched.bob.alice) throw new Error('no video stats of alice on bob\'s page while watching');
+  if (gaps.over.length) {
+    throw new Error(`expected no freeze of ${FREEZE_LIMIT_MS} ms or more on the lower layer, saw: ${gaps.over.join(', ')}`);
+  }
+  if (!(widest > 0 && widest < 1280)) throw new Error(`expected bob to stay below 1280 wide, saw ${widest}`);
   await browser.close();
   await node.stop();
 });

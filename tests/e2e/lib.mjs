@@ -749,7 +749,8 @@ export function deepEqual(a, b) {
 
 // One getStats() sample of a participant's page: per remote account named in window.parley.slots,
 // {framesDecoded, frameWidth, frameHeight, totalSamplesReceived, videoMid, audioMid,
-//  videoPackets, audioPackets} (packets null = no inbound-rtp stats for that slot yet).
+//  videoPackets, audioPackets, freezeCount, freezesMs} (packets null = no inbound-rtp stats for
+// that slot yet; freezes null when Chromium does not report them).
 export async function sampleStats(p) {
   return withTimeout(p.page.evaluate(async () => {
     const z = window.parley;
@@ -762,6 +763,7 @@ export async function sampleStats(p) {
       const a = accounts[slot.account_id] || (accounts[slot.account_id] = {
         framesDecoded: 0, frameWidth: 0, frameHeight: 0, totalSamplesReceived: 0,
         videoMid: null, audioMid: null, videoPackets: null, audioPackets: null,
+        freezeCount: null, freezesMs: null,
       });
       if (slot.kind === 'video') a.videoMid = mid; else a.audioMid = mid;
     }
@@ -782,6 +784,10 @@ export async function sampleStats(p) {
         a.frameWidth = s.frameWidth || 0;
         a.frameHeight = s.frameHeight || 0;
         a.videoPackets = s.packetsReceived || 0;
+        if (s.freezeCount !== undefined) {
+          a.freezeCount = s.freezeCount;
+          a.freezesMs = Math.round((s.totalFreezesDuration || 0) * 1000);
+        }
       } else {
         a.totalSamplesReceived = s.totalSamplesReceived || 0;
         a.audioPackets = s.packetsReceived || 0;
@@ -953,6 +959,67 @@ export async function checkFlow(t, participants, { seconds = 5, intervalMs = 100
     });
     t.log(`${p.name} receives ${parts.join('; ')}`);
   }
+}
+
+// Watches for `ms` how steadily each page decodes the video of every other account: samples all
+// pages every ~everyMs and finds, per page and account, the longest time without a new decoded
+// frame (start to first frame, between frames, last frame to end; as fine as the sampling, the
+// times taken in the page). Returns {[page]: {[account]: {longestGapMs, frames, freezeCount,
+// freezesMs}}}, Chromium's own freeze counters over the same time when it has them (else null).
+// onSample(page, account, stats, msSinceStart) sees every sample, e.g. to time a layer switch.
+export async function watchFrames(pages, { ms, everyMs = 100, onSample } = {}) {
+  const out = {};
+  const first = {};
+  const seen = {}; // page -> account -> {frames, at}: the last growth
+  let start = null;
+  for (const p of pages) { out[p.name] = {}; seen[p.name] = {}; }
+  for (;;) {
+    const samples = await Promise.all(pages.map((p) => sampleStats(p)));
+    const t0 = samples.reduce((m, s) => Math.min(m, s.t), Infinity);
+    if (start === null) start = t0;
+    for (const [i, p] of pages.entries()) {
+      const s = samples[i];
+      for (const [account, a] of Object.entries(s.accounts)) {
+        if (account === p.name || !a.videoMid) continue;
+        if (onSample) onSample(p, account, a, s.t - start);
+        const w = seen[p.name][account];
+        if (!w) {
+          seen[p.name][account] = { frames: a.framesDecoded, at: s.t };
+          first[`${p.name}/${account}`] = a;
+          out[p.name][account] = { longestGapMs: 0, frames: 0, freezeCount: null, freezesMs: null };
+          continue;
+        }
+        const r = out[p.name][account];
+        const f = first[`${p.name}/${account}`];
+        r.longestGapMs = Math.max(r.longestGapMs, s.t - w.at); // a gap still open counts too
+        if (a.framesDecoded > w.frames) {
+          w.frames = a.framesDecoded;
+          w.at = s.t;
+        }
+        r.frames = a.framesDecoded - f.framesDecoded;
+        if (a.freezeCount !== null && f.freezeCount !== null) {
+          r.freezeCount = a.freezeCount - f.freezeCount;
+          r.freezesMs = a.freezesMs - f.freezesMs;
+        }
+      }
+    }
+    if (t0 - start >= ms) break;
+    await sleep(everyMs);
+  }
+  return out;
+}
+
+// The longest gaps of watchFrames() as one line, and the pairs at or over limitMs.
+export function describeGaps(gaps, limitMs) {
+  const parts = [], over = [];
+  for (const [page, accounts] of Object.entries(gaps)) {
+    for (const [account, g] of Object.entries(accounts)) {
+      const freezes = g.freezeCount === null ? '' : `, Chromium: ${g.freezeCount} freezes ${g.freezesMs} ms`;
+      parts.push(`${page} <- ${account}: longest ${g.longestGapMs} ms, ${g.frames} frames${freezes}`);
+      if (g.longestGapMs >= limitMs) over.push(`${page} <- ${account} (${g.longestGapMs} ms)`);
+    }
+  }
+  return { line: parts.join('; '), over };
 }
 
 // No uncaught page errors and no ERROR from the node on any page (console errors are reported).

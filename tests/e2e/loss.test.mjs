@@ -1,14 +1,23 @@
 // 5% of datagrams lost at random in both directions on the node (--drop-rate 0.05): two pages
-// keep decoding each other in every 1 s interval (no freeze of a second), the node NACKs what
-// publishers lost on the way in (and unwraps their RTX), and answers subscribers' NACKs from its
-// retransmission ring. Run: node tests/e2e/loss.test.mjs
-import { runTest, startNode, meetingCheck, sleep, withTimeout, httpGet, metricSum } from './lib.mjs';
+// keep decoding each other, with no freeze of a second (watched for 10 s, framesDecoded sampled
+// every 100 ms), the node NACKs what publishers lost on the way in (and unwraps their RTX), and
+// answers subscribers' NACKs from its retransmission ring. Run: node tests/e2e/loss.test.mjs
+import {
+  runTest, startNode, meetingCheck, sleep, withTimeout, httpGet, metricSum, watchFrames, describeGaps,
+} from './lib.mjs';
+
+const FREEZE_LIMIT_MS = 1000;
 
 runTest('loss', async (t) => {
   const node = await startNode(t, { args: ['--drop-rate', '0.05'] });
   const { browser, participants } = await meetingCheck(t, node, {
-    meeting: `loss-${process.pid}`, names: ['alice', 'bob'], seconds: 8,
+    meeting: `loss-${process.pid}`, names: ['alice', 'bob'], seconds: 3,
   });
+  const gaps = describeGaps(await watchFrames(participants, { ms: 10_000 }), FREEZE_LIMIT_MS);
+  t.log(`over 10 s: ${gaps.line}`);
+  if (gaps.over.length) {
+    throw new Error(`expected no freeze of ${FREEZE_LIMIT_MS} ms or more, saw: ${gaps.over.join(', ')}`);
+  }
   await sleep(1100); // workers publish their counters once a second
   const m = await httpGet(`${node.url}/metrics`);
   const nacks = metricSum(m.body, 'parley_nacks_received_total');

@@ -81,6 +81,59 @@ static void reordered_packet_keeps_high_water(void)
     CHECK_EQ_INT(rw.last_ts, 300);
 }
 
+/* After a switch, a packet of the new source older than the one switched on (a late one, or
+ * the publisher's retransmission of one) would map onto a number the old source already
+ * used, with other content: it is dropped, and resends of such numbers refused. */
+static void packets_from_before_the_switch_dropped(void)
+{
+    struct pl_rewriter rw = {0};
+    uint16_t s;
+    uint32_t t;
+    for (uint16_t i = 0; i < 10; i++)
+        CHECK(pl_rewrite(&rw, (uint16_t)(100 + i), 1000 + i * 3000u, 90000, i * 33u, &s, &t));
+    CHECK_EQ_INT(rw.last_seq, 109);
+    pl_rewrite_switch(&rw);
+    CHECK(pl_rewrite(&rw, 5000, 777, 90000, 400, &s, &t)); /* the keyframe */
+    CHECK_EQ_INT(s, 110);
+    CHECK(!pl_rewrite(&rw, 4999, 700, 90000, 401, &s, &t)); /* would be 109 again */
+    CHECK(!pl_rewrite(&rw, 4990, 600, 90000, 402, &s, &t));
+    CHECK_EQ_INT(rw.last_seq, 110);
+    CHECK(pl_rewrite(&rw, 5002, 777, 90000, 403, &s, &t));
+    CHECK_EQ_INT(s, 112);
+    CHECK(pl_rewrite(&rw, 5001, 777, 90000, 404, &s, &t)); /* late, but after the switch */
+    CHECK_EQ_INT(s, 111);
+    CHECK(pl_rewrite(&rw, 5000, 777, 90000, 405, &s, &t)); /* the keyframe's own repeat */
+    CHECK_EQ_INT(rw.last_seq, 112);
+    CHECK(pl_rewrite_predates_source(&rw, 109));
+    CHECK(pl_rewrite_predates_source(&rw, 100));
+    CHECK(!pl_rewrite_predates_source(&rw, 110));
+    CHECK(!pl_rewrite_predates_source(&rw, 112));
+}
+
+/* The same across wraparound, and a source lasting longer than half the sequence space still
+ * takes its own late packets. */
+static void switch_point_across_wraparound(void)
+{
+    struct pl_rewriter rw = {.started = true, .last_seq = 65533, .last_ts = 5, .last_ms = 0};
+    uint16_t s;
+    uint32_t t;
+    pl_rewrite_switch(&rw);
+    CHECK(pl_rewrite(&rw, 20, 9000, 90000, 10, &s, &t));
+    CHECK_EQ_INT(s, 65534);
+    CHECK(pl_rewrite(&rw, 23, 9000, 90000, 11, &s, &t));
+    CHECK_EQ_INT(s, 1);
+    CHECK(!pl_rewrite(&rw, 19, 8000, 90000, 12, &s, &t)); /* 65533 */
+    CHECK(pl_rewrite(&rw, 21, 9000, 90000, 13, &s, &t));
+    CHECK_EQ_INT(s, 65535);
+    CHECK(pl_rewrite_predates_source(&rw, 65533));
+    CHECK(!pl_rewrite_predates_source(&rw, 0));
+    uint16_t in = 23;
+    for (int i = 0; i < 70000; i++)
+        CHECK(pl_rewrite(&rw, ++in, 9000, 90000, 14, &s, &t));
+    CHECK(pl_rewrite(&rw, (uint16_t)(in - 5), 9000, 90000, 15, &s, &t));
+    CHECK(!pl_rewrite_predates_source(&rw, (uint16_t)(rw.last_seq - 100)));
+}
+
 /* Two simulcast layers whose clocks differ by a known amount (from their SRs): the switch
  * uses that offset, so frames keep their true capture times, not the arrival gap. */
 static void aligned_switch_uses_sender_report_offset(void)
@@ -129,5 +182,7 @@ int main(void)
     switch_at_same_instant_still_advances();
     wraparound();
     reordered_packet_keeps_high_water();
+    packets_from_before_the_switch_dropped();
+    switch_point_across_wraparound();
     return check_result("rewrite");
 }
