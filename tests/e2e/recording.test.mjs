@@ -5,7 +5,7 @@
 // <root>/<tenant>/<conference>/<session>/<recording>.mp4, opens in ffprobe with a mixed audio
 // track first and each participant's audio and video with durations that fit, and decodes
 // with `ffmpeg -xerror` without a word. A second recording cut short by SIGTERM is finished as
-// the node exits. Run: node tests/e2e/recording.test.mjs
+// the node exits, and reported to the control plane before it does. Run: node tests/e2e/recording.test.mjs
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -163,7 +163,8 @@ runTest('recording', async (t) => {
   }
   if (joined.join() !== 'alice,bob,carol' || left.join() !== 'bob') throw new Error('expected joined alice, bob, carol and left bob');
 
-  // A recording still running when the node is told to stop is finished on the way out.
+  // A recording still running when the node is told to stop is finished on the way out, and
+  // reported before the node exits; its result file goes once the control plane took it.
   const second = await httpPostJson(`${node.url}/recordings/start`, { ...ids, recording_id: 'rec2', token });
   if (second.status !== 201) throw new Error(`a new recording after the first: expected 201, got ${second.status} ${second.body || second.error}`);
   await sleep(4000);
@@ -173,4 +174,14 @@ runTest('recording', async (t) => {
   const d2 = Number(execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', file2], { encoding: 'utf8' }));
   t.log(`rec2, cut short by SIGTERM: ${d2.toFixed(2)} s`);
   if (!(d2 > 2.5 && d2 < 8)) throw new Error(`expected rec2 about 4 s long, got ${d2}`);
+  const reports2 = control.forPath('/recordings/rec2/completed');
+  const r2 = reports2.length === 1 && JSON.parse(reports2[0].body);
+  t.log(`rec2's report on the way out: ${reports2.map((r) => `HTTP ${r.status} ${r.body.slice(0, 160)}…`).join('; ') || 'none'}`);
+  if (!r2 || r2.event !== 'recording.completed' || r2.recording_id !== 'rec2' || r2.meeting_id !== meeting ||
+      path.resolve(r2.file_path) !== file2 || r2.size_bytes !== fs.statSync(file2).size || r2.tracks.length < 3 ||
+      reports2[0].headers.authorization !== 'Bearer k') {
+    throw new Error('expected exactly one recording.completed report of rec2 (its file, size and tracks) before the node exited');
+  }
+  const left2 = fs.readdirSync(path.dirname(file2)).filter((f) => f.startsWith('rec'));
+  if (left2.sort().join() !== 'rec1.mp4,rec2.mp4') throw new Error(`expected only the two files left, got ${left2.join(', ')}`);
 });
