@@ -203,6 +203,22 @@ long pl_control_post_now(struct pl_signaling *s, const char *path, json_t *body,
     return status;
 }
 
+size_t pl_control_id_path(const char *prefix, const char *id, char *path, size_t cap)
+{
+    size_t n = (size_t)snprintf(path, cap, "%s", prefix);
+    if (n >= cap)
+        return cap ? cap - 1 : 0;
+    for (const unsigned char *q = (const unsigned char *)id; *q && n + 4 < cap; q++) {
+        if ((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') ||
+            *q == '-' || *q == '_' || *q == '.' || *q == '~')
+            path[n++] = (char)*q;
+        else
+            n += (size_t)snprintf(path + n, cap - n, "%%%02X", *q);
+    }
+    path[n] = '\0';
+    return n;
+}
+
 void pl_control_stopping(void)
 {
     atomic_store(&node_stopping, true);

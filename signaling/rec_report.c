@@ -55,7 +55,8 @@ static struct pl_rec_report *report_new(const char *recording_id, json_t *body,
         json_decref(body);
         return NULL;
     }
-    snprintf(rp->path, sizeof rp->path, "/recordings/%s/completed", recording_id);
+    size_t n = pl_control_id_path("/recordings/", recording_id, rp->path, sizeof rp->path);
+    snprintf(rp->path + n, sizeof rp->path - n, "/completed");
     rp->body = body;
     snprintf(rp->final_path, sizeof rp->final_path, "%s", final_path ? final_path : "");
     return rp;

@@ -170,6 +170,9 @@ void pl_control_node_start(struct pl_signaling *s);
 void pl_control_node_stop(struct pl_signaling *s);
 void pl_control_presence(struct pl_signaling *s, const struct pl_meeting *m, const char *account,
                          bool joined);
+/* prefix + id percent-encoded (all but RFC 3986's unreserved characters) into path; returns
+ * its length. */
+size_t pl_control_id_path(const char *prefix, const char *id, char *path, size_t cap);
 /* meeting.c: "/meetings/{id}" percent-encoded into path; returns its length. */
 size_t pl_control_meeting_path(const char *id, char *path, size_t cap);
 void pl_control_cleanup(void);  /* once, after the loop has finished */

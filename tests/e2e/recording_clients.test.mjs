@@ -24,7 +24,8 @@ runTest('recording_clients', async (t) => {
   const b = client('b', 'participant', REC_S - 5 + 4);
   await sleep(3000); // media up for both
   const token = node.mintToken({ meeting, account: 'recorder-cr', role: 'recorder', tenant: 't' });
-  const start = await httpPostJson(`${node.url}/recordings/start`, { token, recording_id: 'cr', conference_id: 'c', session_id: 's' });
+  // An id with characters a URL path must encode: the completion report's path encodes it.
+  const start = await httpPostJson(`${node.url}/recordings/start`, { token, recording_id: 'cr/1 x', conference_id: 'c', session_id: 's' });
   if (start.status !== 201) throw new Error(`POST /recordings/start: expected 201, got ${start.status} ${start.body}`);
   const startedAt = Date.now();
   await sleep(5000);
@@ -37,8 +38,8 @@ runTest('recording_clients', async (t) => {
   const stop = await httpPostJson(`${node.url}/recordings/stop`, { token });
   const stopS = (Date.now() - startedAt) / 1000;
   if (stop.status !== 202) throw new Error(`POST /recordings/stop: expected 202, got ${stop.status}`);
-  const [done] = await control.waitFor('/recordings/cr/completed', 1, 60_000);
-  if (!done) throw new Error('no completion webhook within 60 s');
+  const [done] = await control.waitFor('/recordings/cr%2F1%20x/completed', 1, 60_000);
+  if (!done) throw new Error(`no completion report at /recordings/cr%2F1%20x/completed within 60 s (got ${control.requests.map((r) => r.url).join(', ')})`);
   const file = JSON.parse(done.body).file_path;
   const { streams } = probeRecording(file);
   t.log(`recorded (${stopS.toFixed(1)} s): ${streams.map((st) => `${st.type}/${st.codec} "${st.name}" ${st.duration.toFixed(2)} s`).join('; ')}`);
