@@ -67,6 +67,14 @@ void pl_asm_push(struct pl_assembler *a, uint16_t seq, uint32_t ts, bool marker,
         a->newest_arrival = arrival_us;
     if (a->synced) {
         uint16_t ahead = (uint16_t)(seq - a->next_seq);
+        /* Output (re)started at a later packet of this very frame (an H.264 key frame synced
+         * on its IDR fragment before its SPS/PPS packet came): the frame starts here. */
+        struct pl_asm_slot *next = at(a, a->next_seq);
+        if (ahead == 0xffff && next && next->ts == ts &&
+            pl_depkt_starts_frame(a->codec, payload, len)) {
+            a->next_seq = seq;
+            ahead = 0;
+        }
         if (ahead >= 0x8000) { /* older than what already came out */
             a->late_packets++;
             return;

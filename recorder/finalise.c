@@ -1,7 +1,8 @@
 /* Finalisation (at stop and in recovery): reads the segment files of a parts folder back,
  * adds the mixed audio track, and writes the final moov-first MP4 next to it: ftyp, moov
  * (full sample tables, co64 chunk offsets, edit lists), one mdat with the chunks in time
- * order. Written as <final>.tmp, fsynced, renamed; then the parts go. */
+ * order. Written as <final>.tmp and fsynced; the result (result.c) is synced next to it before
+ * the rename, then the parts go. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -215,8 +216,8 @@ static int write_all(int fd, const void *p, size_t n)
     return 0;
 }
 
-int rec_finalise(const char *parts_dir, const char *final_path, struct pl_rec_result *res,
-                 char *err, size_t errlen)
+int rec_finalise(const char *parts_dir, const char *final_path, bool recovered,
+                 struct pl_rec_result *res, char *err, size_t errlen)
 {
     memset(res, 0, sizeof(*res));
     char **names = calloc(MAX_SEGMENTS, sizeof(*names));
@@ -372,19 +373,9 @@ int rec_finalise(const char *parts_dir, const char *final_path, struct pl_rec_re
         goto out;
     }
     fd = -1;
-    if (rename(tmp, final_path) != 0) {
-        set_err(err, errlen, "cannot rename %s: %s", tmp, strerror(errno));
-        goto out;
-    }
-    char dir[4096];
-    snprintf(dir, sizeof(dir), "%s", final_path);
-    char *slash = strrchr(dir, '/');
-    if (slash) {
-        *slash = 0;
-        rec_fsync_dir(dir);
-    }
 
     snprintf(res->path, sizeof(res->path), "%s", final_path);
+    res->recovered = recovered;
     res->size = pos;
     res->tracks = calloc(nout, sizeof(*res->tracks));
     if (res->tracks)
@@ -404,6 +395,23 @@ int rec_finalise(const char *parts_dir, const char *final_path, struct pl_rec_re
         if (ti->start_s + ti->duration_s > res->duration_s)
             res->duration_s = ti->start_s + ti->duration_s;
     }
+    /* The result is on disk before the file it describes: whoever gets the file gets it. */
+    char dir[4096];
+    snprintf(dir, sizeof(dir), "%s", final_path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = 0;
+    if (rec_result_write(final_path, res) != 0 || rec_fsync_dir(dir) != 0) {
+        set_err(err, errlen, "cannot write the result of %s: %s", final_path, strerror(errno));
+        pl_rec_result_delivered(final_path);
+        goto out;
+    }
+    if (rename(tmp, final_path) != 0) {
+        set_err(err, errlen, "cannot rename %s: %s", tmp, strerror(errno));
+        pl_rec_result_delivered(final_path);
+        goto out;
+    }
+    rec_fsync_dir(dir);
     close_files(files);
     if (rec_remove_parts(parts_dir) != 0)
         PL_WARN("recorder", "could not remove %s", parts_dir);
@@ -411,9 +419,11 @@ int rec_finalise(const char *parts_dir, const char *final_path, struct pl_rec_re
             (unsigned long long)res->size);
     rc = 0;
 out:
-    if (fd >= 0) {
+    if (fd >= 0)
         close(fd);
+    if (rc != 0) {
         unlink(tmp);
+        pl_rec_result_free(res);
     }
     if (files)
         close_files(files);

@@ -113,9 +113,16 @@ struct pl_recorder {
 
 void *rec_writer_main(void *arg);
 
-/* finalise.c: parts folder -> final moov-first file (with the mix), then the parts go. */
-int rec_finalise(const char *parts_dir, const char *final_path, struct pl_rec_result *res,
-                 char *err, size_t errlen);
+/* finalise.c: parts folder -> final moov-first file (with the mix) and its .result, then the
+ * parts go. recovered: finished by recovery (said in the result). */
+int rec_finalise(const char *parts_dir, const char *final_path, bool recovered,
+                 struct pl_rec_result *res, char *err, size_t errlen);
+
+/* result.c: <recording>.result next to <recording>.mp4 (written tmp + fsync + rename; the
+ * caller fsyncs the folder). read fills res (path from the file's name); free it. */
+int rec_result_path(const char *final_path, char *out, size_t cap);
+int rec_result_write(const char *final_path, const struct pl_rec_result *res);
+int rec_result_read(const char *result_path, struct pl_rec_result *res);
 
 /* opus_mix.c: decodes the Opus tracks, mixes them on the timeline, encodes one mono track.
  * read(ctx, sample, buf) fills buf (sample->size bytes). */

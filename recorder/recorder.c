@@ -226,7 +226,7 @@ int pl_rec_stop(struct pl_recorder *r, struct pl_rec_result *out, char *err, siz
     if (failed)
         set_err(err, errlen, "writing %s failed; its parts stay for recovery", r->parts);
     else
-        rc = rec_finalise(r->parts, r->final_path, out, err, errlen);
+        rc = rec_finalise(r->parts, r->final_path, false, out, err, errlen);
     close(r->lock_fd); /* after finalising: recovery must not touch it meanwhile */
     free(r);
     return rc;

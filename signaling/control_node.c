@@ -2,7 +2,8 @@
  * name and the WebSocket URL clients reach it at), heartbeats its load (meetings and
  * participants) as often as the control plane asks, registers again when the control plane
  * has forgotten it (404) or could not be reached, and reports who joins and leaves each
- * meeting (POST /meetings/{id}/joined|left). Nothing happens without --control-url. */
+ * meeting (POST /meetings/{id}/joined|left). A good answer also sends the recording results
+ * it did not take before (rec_report.c). Nothing happens without --control-url. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,6 +47,7 @@ static void on_registered(struct pl_signaling *s, long status, json_t *reply, vo
     PL_INFO("control", "registered as node %s; heartbeat every %llu s", s->node_id,
             (unsigned long long)(s->heartbeat_ms / 1000));
     schedule(s, s->heartbeat_ms);
+    pl_recording_retry_reports(s);
 }
 
 static void on_heartbeat(struct pl_signaling *s, long status, json_t *reply, void *user)
@@ -59,6 +61,8 @@ static void on_heartbeat(struct pl_signaling *s, long status, json_t *reply, voi
         return;
     }
     schedule(s, s->heartbeat_ms);
+    if (status >= 200 && status < 300)
+        pl_recording_retry_reports(s); /* it answers again: what it missed goes now */
 }
 
 static void on_timer(uv_timer_t *t)

@@ -174,15 +174,7 @@ void pl_meeting_leave(struct pl_signaling *s, struct pl_participant *p)
 /* "/meetings/{id}" with the id percent-encoded (all but unreserved characters): its length. */
 size_t pl_control_meeting_path(const char *id, char *path, size_t cap)
 {
-    size_t n = (size_t)snprintf(path, cap, "/meetings/");
-    for (const unsigned char *q = (const unsigned char *)id; *q && n + 4 < cap; q++) {
-        if ((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') ||
-            *q == '-' || *q == '_' || *q == '.' || *q == '~')
-            path[n++] = (char)*q;
-        else
-            n += (size_t)snprintf(path + n, cap - n, "%%%02X", *q);
-    }
-    return n;
+    return pl_control_id_path("/meetings/", id, path, cap);
 }
 
 /* Builds the control plane's "meeting ended" callback: path and body. */

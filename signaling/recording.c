@@ -3,7 +3,7 @@
  * writes what its slots receive — every participant's top simulcast layer and audio — into a
  * recorder/ recording (sfu/rec_sink.c). Everyone in the meeting gets RECORDING true, and
  * false when it stops. The control plane hears of it through the recording-started webhook
- * (the original contract) and POST /recordings/{id}/completed. */
+ * (the original contract) and POST /recordings/{id}/completed (rec_report.c). */
 #include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
@@ -210,51 +210,12 @@ void pl_recording_detach(struct pl_signaling *s, struct pl_participant *p)
     PL_INFO("recorder", "meeting %s: recording %s stopping", r->meeting_id, r->recording_id);
 }
 
-/* POST /recordings/{id}/completed's body; meeting_id is NULL for a recovered recording. */
-static json_t *completed_json(const char *recording_id, const char *meeting_id,
-                              const char *tenant_id, const char *conference_id,
-                              const struct pl_rec_result *res)
-{
-    json_t *tracks = json_array();
-    for (size_t i = 0; i < res->n_tracks; i++) {
-        const struct pl_rec_track_info *t = &res->tracks[i];
-        json_array_append_new(tracks, json_pack("{s:s, s:s, s:s, s:b, s:f, s:f}", "name", t->name,
-                                                "codec", t->codec, "kind",
-                                                t->kind == PL_REC_AUDIO ? "audio" : "video", "mix",
-                                                t->mix, "start_seconds", t->start_s,
-                                                "duration_seconds", t->duration_s));
-    }
-    return json_pack("{s:s, s:s, s:s?, s:s, s:s, s:s, s:I, s:f, s:o}", "event",
-                     "recording.completed", "recording_id", recording_id, "meeting_id", meeting_id,
-                     "tenant_id", tenant_id, "conference_id", conference_id, "file_path",
-                     res->path, "size_bytes", (json_int_t)res->size, "duration_seconds",
-                     res->duration_s, "tracks", tracks);
-}
-
-static json_t *completed_body(struct pl_recording *r)
-{
-    return completed_json(r->recording_id, r->meeting_id, r->tenant_id, r->conference_id,
-                          &r->result);
-}
-
 static void report(struct pl_signaling *s, struct pl_recording *r)
 {
-    char path[256];
-    snprintf(path, sizeof path, "/recordings/%s/completed", r->recording_id);
-    if (r->stop_rc == 0) {
-        PL_INFO("recorder", "recording %s complete: %s, %llu bytes, %.1f s, %zu tracks",
-                r->recording_id, r->result.path, (unsigned long long)r->result.size,
-                r->result.duration_s, r->result.n_tracks);
-        if (s)
-            pl_control_post(s, path, completed_body(r));
+    pl_rec_report_stopped(s, r->recording_id, r->meeting_id, r->tenant_id, r->conference_id,
+                          r->stop_rc == 0 ? &r->result : NULL, r->err);
+    if (r->stop_rc == 0)
         pl_rec_result_free(&r->result);
-    } else {
-        PL_ERROR("recorder", "recording %s could not be finished: %s (its parts stay on disk "
-                 "and are finished at the next start)", r->recording_id, r->err);
-        if (s)
-            pl_control_post(s, path, json_pack("{s:s, s:s, s:s}", "event", "recording.failed",
-                                               "recording_id", r->recording_id, "error", r->err));
-    }
 }
 
 static void stop_work(uv_work_t *w)
@@ -267,7 +228,7 @@ static void stop_done(uv_work_t *w, int status)
 {
     struct pl_recording *r = w->data;
     (void)status;
-    report(r->s->stopping ? NULL : r->s, r);
+    report(r->s, r);
     free(r);
 }
 
@@ -295,89 +256,8 @@ void pl_recording_finish_all(struct pl_signaling *s)
         s->finishing = r->next;
         r->work.data = r;
         stop_work(&r->work);
-        report(NULL, r); /* the control plane client is gone by now: the log says it */
+        report(s, r);
         free(r);
     }
-}
-
-/* Recordings a crash interrupted are finished on the threadpool; their completion reports wait
- * in a list for the main loop, which alone talks to the control plane. */
-struct recovery {
-    uv_work_t work;
-    struct pl_signaling *s;
-    json_t *reports; /* array of {"path", "body"} */
-};
-
-/* <root>/<tenant>/<conference>/<session>/<recording>.mp4: the ids are the path's last parts. */
-static json_t *recovered_report(const struct pl_rec_result *res)
-{
-    char copy[sizeof res->path];
-    snprintf(copy, sizeof copy, "%s", res->path);
-    char *part[4];
-    for (int i = 3; i >= 0; i--) {
-        char *slash = strrchr(copy, '/');
-        if (!slash)
-            return NULL;
-        part[i] = slash + 1;
-        *slash = '\0';
-    }
-    size_t n = strlen(part[3]);
-    if (n <= 4 || strcmp(part[3] + n - 4, ".mp4") != 0)
-        return NULL;
-    part[3][n - 4] = '\0';
-    char url[PL_REC_FIELD + 32];
-    snprintf(url, sizeof url, "/recordings/%s/completed", part[3]);
-    json_t *body = completed_json(part[3], NULL, part[0], part[1], res);
-    json_object_set_new(body, "recovered", json_true());
-    return json_pack("{s:s, s:o}", "path", url, "body", body);
-}
-
-static void recovered(void *user, const struct pl_rec_result *res)
-{
-    struct recovery *rc = user;
-    PL_INFO("recorder", "recovered an interrupted recording: %s (%llu bytes, %.1f s, %zu tracks)",
-            res->path, (unsigned long long)res->size, res->duration_s, res->n_tracks);
-    json_t *report = recovered_report(res);
-    if (report)
-        json_array_append_new(rc->reports, report);
-    else
-        PL_WARN("recorder", "%s: not <root>/<tenant>/<conference>/<session>/<id>.mp4, not reported",
-                res->path);
-}
-
-static void recover_work(uv_work_t *w)
-{
-    struct recovery *rc = w->data;
-    int n = pl_rec_recover(rc->s->node->cfg.recordings_root, recovered, rc);
-    if (n > 0)
-        PL_INFO("recorder", "%d interrupted recording%s finished", n, n == 1 ? "" : "s");
-}
-
-static void recover_done(uv_work_t *w, int status)
-{
-    (void)status;
-    struct recovery *rc = w->data;
-    size_t i;
-    json_t *report;
-    json_array_foreach(rc->reports, i, report) {
-        pl_control_post(rc->s, json_string_value(json_object_get(report, "path")),
-                        json_incref(json_object_get(report, "body")));
-    }
-    json_decref(rc->reports);
-    free(rc);
-}
-
-void pl_recording_recover(struct pl_signaling *s)
-{
-    struct recovery *rc = calloc(1, sizeof *rc);
-    if (!rc || !(rc->reports = json_array())) {
-        free(rc);
-        return;
-    }
-    rc->s = s;
-    rc->work.data = rc;
-    if (uv_queue_work(s->node->loop, &rc->work, recover_work, recover_done) != 0) {
-        json_decref(rc->reports);
-        free(rc);
-    }
+    pl_rec_report_flush(s);
 }

@@ -35,6 +35,8 @@ struct pl_out_msg {
 
 struct pl_participant;
 struct pl_recording;
+struct pl_rec_report;
+struct pl_rec_result;
 
 struct pl_conn {
     struct lws *wsi;
@@ -98,6 +100,7 @@ struct pl_signaling {
     uv_timer_t sweep;             /* forgets empty and long-ended meetings */
     int pending_calls;            /* control plane callbacks in flight */
     struct pl_recording *finishing; /* stopped recordings waiting for their file */
+    struct pl_rec_report *undelivered; /* recording results the control plane has not taken */
     /* control_node.c: registration and heartbeats */
     uv_timer_t control_timer;
     bool control_timer_on;
@@ -156,16 +159,23 @@ int pl_http_reply(struct lws *wsi, unsigned status, const char *type, const char
 void pl_metrics_streams(struct pl_signaling *s, void (*add)(void *, const char *, ...), void *out);
 void pl_control_post(struct pl_signaling *s, const char *path, json_t *body); /* takes body */
 /* The same, and on_reply(status, parsed answer or NULL) on the loop thread when it is done
- * (status 0: no answer). Not called when there is no control plane or the node is stopping. */
+ * (status 0: no answer). Returns 0, or -1 when nothing was sent and on_reply will not be
+ * called (no control plane, the node is stopping, no memory). */
 typedef void (*pl_control_reply_fn)(struct pl_signaling *s, long status, json_t *reply, void *user);
-void pl_control_call(struct pl_signaling *s, const char *path, json_t *body,
-                     pl_control_reply_fn on_reply, void *user);
+int pl_control_call(struct pl_signaling *s, const char *path, json_t *body,
+                    pl_control_reply_fn on_reply, void *user);
+/* After the loop has finished (the node is exiting): one POST, waiting at most timeout_ms.
+ * Returns the HTTP status, 0 when there was no answer or no control plane. */
+long pl_control_post_now(struct pl_signaling *s, const char *path, json_t *body, long timeout_ms);
 void pl_control_stopping(void); /* retries stop: the node is going down */
 /* control_node.c */
 void pl_control_node_start(struct pl_signaling *s);
 void pl_control_node_stop(struct pl_signaling *s);
 void pl_control_presence(struct pl_signaling *s, const struct pl_meeting *m, const char *account,
                          bool joined);
+/* prefix + id percent-encoded (all but RFC 3986's unreserved characters) into path; returns
+ * its length. */
+size_t pl_control_id_path(const char *prefix, const char *id, char *path, size_t cap);
 /* meeting.c: "/meetings/{id}" percent-encoded into path; returns its length. */
 size_t pl_control_meeting_path(const char *id, char *path, size_t cap);
 void pl_control_cleanup(void);  /* once, after the loop has finished */
@@ -182,10 +192,23 @@ int pl_recording_start(struct pl_signaling *s, struct pl_meeting *m,
  * worker lets go of the recording (PL_EV_RECORDER_DETACHED). */
 void pl_recording_detach(struct pl_signaling *s, struct pl_participant *p);
 void pl_recording_on_detached(struct pl_signaling *s, uint32_t peer_id);
-/* At exit, after the workers stopped: finishes what is left, blocking. */
+/* At exit, after the loop: finishes what is left and posts every result not delivered yet,
+ * blocking (a few seconds at most); what cannot be delivered waits on disk for the next start. */
 void pl_recording_finish_all(struct pl_signaling *s);
-/* At start: finishes recordings a crash interrupted (on the threadpool). */
+/* At start: finishes recordings a crash interrupted and reports every result left on disk
+ * (on the threadpool). */
 void pl_recording_recover(struct pl_signaling *s);
+/* The control plane answered: results it did not take earlier are sent again. */
+void pl_recording_retry_reports(struct pl_signaling *s);
+
+/* rec_report.c: results to the control plane (POST /recordings/{id}/completed). A stopped
+ * recording's result (res NULL: it failed, err says why) is sent, or kept until the control
+ * plane answers; at exit, pl_rec_report_flush posts what is kept (blocking, bounded). */
+void pl_rec_report_stopped(struct pl_signaling *s, const char *recording_id,
+                           const char *meeting_id, const char *tenant_id,
+                           const char *conference_id, const struct pl_rec_result *res,
+                           const char *err);
+void pl_rec_report_flush(struct pl_signaling *s);
 
 /* offer.c: negotiates, registers the peer on the meeting's worker, returns the answer. */
 char *pl_offer_accept(struct pl_signaling *s, struct pl_participant *p, const char *sdp,

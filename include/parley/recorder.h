@@ -5,7 +5,10 @@
  * fragmented MP4 (moof+mdat every fragment_ms, each fsynced) into <recording>.parts/; at stop,
  * the final moov-first <recording>.mp4 is built from those parts (with a mixed audio track as
  * the first audio track) and the parts are removed. A recording interrupted by a crash is
- * finished the same way by pl_rec_recover() at the next start. docs/recorder.md has the rest.
+ * finished the same way by pl_rec_recover() at the next start. What a recording came to is
+ * also kept in <recording>.result, synced before the final file appears, until the caller says
+ * it was delivered (pl_rec_result_delivered); pl_rec_recover hands over every one left over,
+ * so a result is never lost to a crash or a stop. docs/recorder.md has the rest.
  *
  * Threads. pl_rec_open/add_track/feed_rtp/feed_sr/remove_track may be called from one media
  * thread (or several, they take a short mutex): they copy their input into a queue and return;
@@ -85,22 +88,33 @@ struct pl_rec_track_info {
 };
 
 struct pl_rec_result {
-    char path[4096];
+    char path[4096];           /* the final file */
     uint64_t size;
     double duration_s;
     size_t n_tracks;
     struct pl_rec_track_info *tracks;
+    bool recovered;            /* finished by pl_rec_recover from a crash's parts */
+    bool failed;               /* pl_rec_recover: the parts could not be finished (error) */
+    char error[256];
 };
 
 /* Stops the recording: flushes, joins the writer thread, writes the final file (moov first)
- * and removes the parts. Frees r. 0 on success (out filled; free with pl_rec_result_free),
- * -1 on error (the parts stay for pl_rec_recover). Blocks on disk. */
+ * and its .result, and removes the parts. Frees r. 0 on success (out filled; free with
+ * pl_rec_result_free), -1 on error (the parts stay for pl_rec_recover). Blocks on disk. */
 int pl_rec_stop(struct pl_recorder *r, struct pl_rec_result *out, char *err, size_t errlen);
 void pl_rec_result_free(struct pl_rec_result *res);
 
-/* Finds recordings under root that a crash interrupted (a <recording>.parts folder whose lock
- * nobody holds) and finishes each; on_done (may be NULL) gets every finished one. Returns how
- * many were finished, or -1 when root cannot be read. Blocks on disk. */
+/* The result of the recording whose final file is final_path reached whoever needed it:
+ * removes its .result. 0, or -1 on error. Blocks on disk (one unlink). */
+int pl_rec_result_delivered(const char *final_path);
+
+/* At start: finds recordings under root that a crash interrupted (a <recording>.parts folder
+ * whose lock nobody holds) and finishes each (recovered); one that cannot be finished is set
+ * aside as <recording>.parts.failed with a failed result. Then on_done (may be NULL) gets every
+ * result not delivered yet: those, and those finished earlier (a stop whose result was never
+ * delivered, a crash after the final rename). Each comes again at every call until delivered;
+ * one finished by a live process meanwhile may come too. Returns how many were finished now,
+ * or -1 when root cannot be read. Blocks on disk. */
 int pl_rec_recover(const char *root, void (*on_done)(void *user, const struct pl_rec_result *res),
                    void *user);
 

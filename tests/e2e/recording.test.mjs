@@ -5,14 +5,14 @@
 // <root>/<tenant>/<conference>/<session>/<recording>.mp4, opens in ffprobe with a mixed audio
 // track first and each participant's audio and video with durations that fit, and decodes
 // with `ffmpeg -xerror` without a word. A second recording cut short by SIGTERM is finished as
-// the node exits. Run: node tests/e2e/recording.test.mjs
-import { execFileSync } from 'node:child_process';
+// the node exits, and reported to the control plane before it does. Run: node tests/e2e/recording.test.mjs
 import fs from 'node:fs';
 import path from 'node:path';
 import {
   runTest, startNode, launchBrowser, openParticipant, waitForPageJoined, waitForMedia, sleep,
   startControlPlane, httpPostJson, withTimeout,
 } from './lib.mjs';
+import { assertDecodesClean, assertDtsForward, probeRecording } from './recording_lib.mjs';
 
 const REC_S = 14;
 
@@ -108,9 +108,7 @@ runTest('recording', async (t) => {
     throw new Error(`expected the file at ${file} (${result.file_path})`);
   }
 
-  const probe = JSON.parse(execFileSync('ffprobe', ['-v', 'error', '-show_streams', '-show_format', '-of', 'json', file], { encoding: 'utf8' }));
-  const streams = probe.streams.map((st) => ({ type: st.codec_type, codec: st.codec_name, name: st.tags && st.tags.handler_name,
-    duration: Number(st.duration) }));
+  const { streams, duration: total } = probeRecording(file);
   t.log(`ffprobe: ${streams.map((st) => `${st.type}/${st.codec} "${st.name}" ${st.duration.toFixed(2)} s`).join('; ')}`);
   const audio = streams.filter((st) => st.type === 'audio');
   const video = streams.filter((st) => st.type === 'video');
@@ -122,7 +120,6 @@ runTest('recording', async (t) => {
     if (!st) throw new Error(`no ${kind} track named for ${who}`);
     return st.duration;
   };
-  const total = Number(probe.format.duration);
   // Durations as the test lived them: alice all along; carol from her join (her media starts
   // within a couple of seconds of it); bob until he left.
   const expect = [['alice', stopS, 1.5], ['carol', stopS - carolS, 2.5], ['bob', bobLeftS, 1.5]];
@@ -137,14 +134,9 @@ runTest('recording', async (t) => {
   if (!carolVideo || Math.abs(carolVideo.start_seconds - carolS) > 2.5) {
     throw new Error(`expected carol's video to start about ${carolS.toFixed(1)} s into the recording, got ${carolVideo && carolVideo.start_seconds}`);
   }
-  let out = '';
-  try {
-    out = execFileSync('ffmpeg', ['-v', 'error', '-xerror', '-i', file, '-map', '0', '-f', 'null', '-'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  } catch (e) {
-    throw new Error(`ffmpeg -xerror failed on the recording: ${e.stderr || e.message}`);
-  }
-  if (out.trim()) throw new Error(`ffmpeg printed: ${out}`);
-  t.log('ffmpeg -xerror decodes every track without a word');
+  const packets = assertDtsForward(file);
+  assertDecodesClean(file);
+  t.log(`${packets} packets, dts never backwards; ffmpeg -xerror decodes every track without a word`);
 
   // The node registered with the control plane, heartbeats its load and reports presence.
   const [reg] = control.forPath('/nodes/register');
@@ -163,14 +155,26 @@ runTest('recording', async (t) => {
   }
   if (joined.join() !== 'alice,bob,carol' || left.join() !== 'bob') throw new Error('expected joined alice, bob, carol and left bob');
 
-  // A recording still running when the node is told to stop is finished on the way out.
+  // A recording still running when the node is told to stop is finished on the way out, and
+  // reported before the node exits; its result file goes once the control plane took it.
   const second = await httpPostJson(`${node.url}/recordings/start`, { ...ids, recording_id: 'rec2', token });
   if (second.status !== 201) throw new Error(`a new recording after the first: expected 201, got ${second.status} ${second.body || second.error}`);
   await sleep(4000);
   await node.stop();
   const file2 = path.join(root, 'acme', 'conf1', 'sess1', 'rec2.mp4');
   if (!fs.existsSync(file2)) throw new Error(`expected ${file2} finished when the node stopped`);
-  const d2 = Number(execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', file2], { encoding: 'utf8' }));
+  const d2 = probeRecording(file2).duration;
+  assertDecodesClean(file2);
   t.log(`rec2, cut short by SIGTERM: ${d2.toFixed(2)} s`);
   if (!(d2 > 2.5 && d2 < 8)) throw new Error(`expected rec2 about 4 s long, got ${d2}`);
+  const reports2 = control.forPath('/recordings/rec2/completed');
+  const r2 = reports2.length === 1 && JSON.parse(reports2[0].body);
+  t.log(`rec2's report on the way out: ${reports2.map((r) => `HTTP ${r.status} ${r.body.slice(0, 160)}…`).join('; ') || 'none'}`);
+  if (!r2 || r2.event !== 'recording.completed' || r2.recording_id !== 'rec2' || r2.meeting_id !== meeting ||
+      path.resolve(r2.file_path) !== file2 || r2.size_bytes !== fs.statSync(file2).size || r2.tracks.length < 3 ||
+      reports2[0].headers.authorization !== 'Bearer k') {
+    throw new Error('expected exactly one recording.completed report of rec2 (its file, size and tracks) before the node exited');
+  }
+  const left2 = fs.readdirSync(path.dirname(file2)).filter((f) => f.startsWith('rec'));
+  if (left2.sort().join() !== 'rec1.mp4,rec2.mp4') throw new Error(`expected only the two files left, got ${left2.join(', ')}`);
 });

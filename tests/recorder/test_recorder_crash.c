@@ -21,6 +21,7 @@ struct recovered {
     int count;
     char path[4096];
     size_t tracks;
+    bool recovered, failed;
 };
 
 static void on_done(void *user, const struct pl_rec_result *res)
@@ -29,6 +30,8 @@ static void on_done(void *user, const struct pl_rec_result *res)
     r->count++;
     snprintf(r->path, sizeof(r->path), "%s", res->path);
     r->tracks = res->n_tracks;
+    r->recovered = res->recovered;
+    r->failed = res->failed;
 }
 
 static void child(const char *root, const struct media *video, const struct media *audio, int fd)
@@ -97,6 +100,7 @@ int main(void)
     CHECK_EQ_INT(pl_rec_recover(root, on_done, &rec), 1);
     CHECK_EQ_INT(rec.count, 1);
     CHECK_EQ_INT(rec.tracks, 5); /* mix + 2 x (video, audio) */
+    CHECK(rec.recovered && !rec.failed);
     CHECK(access(parts, F_OK) != 0);
     char want[900];
     snprintf(want, sizeof(want), "%s/t/c/s/crashed.mp4", root);
@@ -117,8 +121,13 @@ int main(void)
     CHECK(out[0] == 0);
     if (out[0])
         fprintf(stderr, "ffmpeg said: %s\n", out);
-    /* Nothing left to recover. */
+    /* Nothing left to recover; the result is handed over again until it is delivered. */
     CHECK_EQ_INT(pl_rec_recover(root, on_done, &rec), 0);
+    CHECK_EQ_INT(rec.count, 2);
+    CHECK(rec.recovered && rec.tracks == 5);
+    CHECK_EQ_INT(pl_rec_result_delivered(want), 0);
+    CHECK_EQ_INT(pl_rec_recover(root, on_done, &rec), 0);
+    CHECK_EQ_INT(rec.count, 2);
 
     media_free(&video);
     media_free(&audio);

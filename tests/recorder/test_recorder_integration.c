@@ -82,12 +82,17 @@ static void scenario(const char *tmp, enum pl_rec_codec codec, const char *codec
         media_free(&audio);
         return;
     }
-    /* Ids were sanitised into the path; the parts are gone. */
-    char want[900], parts[900];
+    /* Ids were sanitised into the path; the parts are gone; the result waits next to the
+     * file until it is delivered. */
+    char want[900], parts[900], result[900];
     snprintf(want, sizeof(want), "%s/tenant-1/_._conf/s1/rec_1.mp4", root);
     snprintf(parts, sizeof(parts), "%s/tenant-1/_._conf/s1/rec_1.parts", root);
+    snprintf(result, sizeof(result), "%s/tenant-1/_._conf/s1/rec_1.result", root);
     CHECK(strcmp(res.path, want) == 0);
     CHECK(access(parts, F_OK) != 0);
+    CHECK(access(result, F_OK) == 0 && !res.recovered && !res.failed);
+    CHECK_EQ_INT(pl_rec_result_delivered(res.path), 0);
+    CHECK(access(result, F_OK) != 0);
     struct stat st;
     CHECK(stat(res.path, &st) == 0 && (uint64_t)st.st_size == res.size);
     /* moov first: ftyp, then moov, then the media. */

@@ -1,8 +1,10 @@
 /* Frame assembler: reordering within the jitter window, loss (the incomplete frame dropped,
- * a key frame asked for, nothing until it comes), late and duplicate packets, wraparound. */
+ * a key frame asked for, nothing until it comes), late and duplicate packets, wraparound;
+ * for VP8 and Opus, and for VP9 and H.264 (FU-A fragments out of order, a lost one). */
 #include <string.h>
 
 #include "check.h"
+#include "parley/bytes.h"
 #include "parley/depkt.h"
 
 /* VP8 packets: frame f (f % key_every == 0 is a key frame) split in `per` packets. */
@@ -10,7 +12,7 @@ struct pkt {
     uint16_t seq;
     uint32_t ts;
     bool marker;
-    uint8_t d[20];
+    uint8_t d[64];
     size_t len;
 };
 
@@ -43,6 +45,70 @@ static size_t make_vp8(struct pkt *out, uint16_t seq0, int frames, int per, int 
             p->len = k;
         }
     }
+    return n;
+}
+
+/* The SPS and PPS of a real x264 stream (High, 320x180) and the start of a real libvpx VP9
+ * key frame (profile 1, 320x180), as in test_rec_depkt.c. */
+static const uint8_t sps[] = {0x67, 0x64, 0x00, 0x0d, 0xac, 0xb2, 0x02, 0x83, 0x3f, 0x3e, 0x02, 0x20,
+                              0x00, 0x00, 0x03, 0x00, 0x20, 0x00, 0x00, 0x07, 0x81, 0xe2, 0x85, 0x49};
+static const uint8_t pps[] = {0x68, 0xeb, 0xc3, 0xcb, 0x22, 0xc0};
+static const uint8_t vp9_key[] = {0xa2, 0x49, 0x83, 0x42, 0xe0, 0x13, 0xf0, 0x0b, 0x36, 0x10,
+                                  0x38, 0x24, 0x1c, 0x18, 0x4a, 0x00};
+
+static struct pkt *next_pkt(struct pkt *out, size_t *n, uint16_t seq0, int f)
+{
+    struct pkt *p = &out[(*n)++];
+    memset(p, 0, sizeof(*p));
+    p->seq = (uint16_t)(seq0 + *n - 1);
+    p->ts = 1000u + (uint32_t)f * 3000u;
+    return p;
+}
+
+/* VP9 (non-flexible, one layer) or H.264 frames, each ending in the bytes (f, i) like
+ * make_vp8's. VP9: `per` packets, B on the first, E on the last, P unless a key frame. H.264:
+ * `per` FU-A fragments of an IDR or non-IDR slice; a key frame has a STAP-A with SPS and PPS
+ * before them. first[f] is the index of frame f's first packet. */
+static size_t make_frames(enum pl_rec_codec codec, struct pkt *out, uint16_t seq0, int frames,
+                          int per, int key_every, size_t *first)
+{
+    size_t n = 0;
+    for (int f = 0; f < frames; f++) {
+        bool key = f % key_every == 0;
+        first[f] = n;
+        if (codec == PL_REC_H264 && key) {
+            struct pkt *p = next_pkt(out, &n, seq0, f);
+            size_t k = 0;
+            p->d[k++] = 0x78;
+            pl_wr16(p->d + k, sizeof(sps));
+            memcpy(p->d + k + 2, sps, sizeof(sps));
+            k += 2 + sizeof(sps);
+            pl_wr16(p->d + k, sizeof(pps));
+            memcpy(p->d + k + 2, pps, sizeof(pps));
+            p->len = k + 2 + sizeof(pps);
+        }
+        for (int i = 0; i < per; i++) {
+            struct pkt *p = next_pkt(out, &n, seq0, f);
+            p->marker = i == per - 1;
+            size_t k = 0;
+            if (codec == PL_REC_VP9) {
+                p->d[k++] = (uint8_t)((key ? 0 : 0x40) | (i == 0 ? 0x08 : 0) | (i == per - 1 ? 0x04 : 0));
+                if (i == 0 && key) {
+                    memcpy(p->d + k, vp9_key, sizeof(vp9_key));
+                    k += sizeof(vp9_key);
+                }
+            } else {
+                p->d[k++] = key ? 0x7c : 0x5c; /* FU-A indicator, NRI 3 / 2 */
+                p->d[k++] = (uint8_t)((i == 0 ? 0x80 : 0) | (i == per - 1 ? 0x40 : 0) | (key ? 5 : 1));
+                if (i == 0)
+                    p->d[k++] = 0x88; /* the slice header's first byte */
+            }
+            p->d[k++] = (uint8_t)f;
+            p->d[k++] = (uint8_t)i;
+            p->len = k;
+        }
+    }
+    first[frames] = n;
     return n;
 }
 
@@ -153,6 +219,74 @@ static void last_packet_lost(void)
     pl_asm_free(&a);
 }
 
+/* VP9 and H.264 packets out of order within the jitter window: neighbours swapped (so the
+ * first key frame's second packet comes first: for H.264 its IDR fragment before its SPS/PPS),
+ * and one frame's fragments in reverse. Every frame comes out, in order, none lost. */
+static void reorder_vp9_h264(enum pl_rec_codec codec)
+{
+    struct pkt p[80];
+    size_t first[11];
+    size_t n = make_frames(codec, p, 65500, 10, 3, 5, first); /* wraps */
+    for (size_t i = 0; i + 1 < first[4]; i += 2) {
+        struct pkt t = p[i];
+        p[i] = p[i + 1];
+        p[i + 1] = t;
+    }
+    for (size_t i = first[6], j = first[7] - 1; i < j; i++, j--) {
+        struct pkt t = p[i];
+        p[i] = p[j];
+        p[j] = t;
+    }
+    struct pl_assembler a;
+    pl_asm_init(&a, codec, 100);
+    int got[20], total = 0;
+    bool kw = false;
+    for (size_t i = 0; i < n; i++) {
+        push(&a, &p[i], 1000 * i);
+        total += pop_all(&a, false, got + total, 20 - total, &kw);
+    }
+    total += pop_all(&a, true, got + total, 20 - total, &kw);
+    CHECK_EQ_INT(total, 10);
+    for (int i = 0; i < total; i++)
+        CHECK_EQ_INT(got[i], i);
+    CHECK(!kw);
+    CHECK_EQ_INT(a.losses, 0);
+    CHECK_EQ_INT(a.dropped_frames, 0);
+    pl_asm_free(&a);
+}
+
+/* The middle fragment of frame 2 never comes: frame 2 is dropped (never written), a key frame
+ * is asked for, and frames 3..5 that depend on it are dropped until key frame 6. Then the
+ * missing fragment arriving late changes nothing. */
+static void loss_vp9_h264(enum pl_rec_codec codec)
+{
+    struct pkt p[80];
+    size_t first[13];
+    size_t n = make_frames(codec, p, 100, 12, 3, 6, first); /* key frames 0 and 6 */
+    size_t lost = first[3] - 2; /* the middle FU-A / VP9 packet of frame 2 */
+    struct pl_assembler a;
+    pl_asm_init(&a, codec, 50);
+    int got[20], total = 0;
+    bool kw = false;
+    for (size_t i = 0; i < n; i++) {
+        if (i == lost)
+            continue;
+        push(&a, &p[i], 10000 * (uint64_t)i); /* 10 ms apart: the gap times out */
+        total += pop_all(&a, false, got + total, 20 - total, &kw);
+    }
+    push(&a, &p[lost], 10000 * (uint64_t)n);
+    total += pop_all(&a, true, got + total, 20 - total, &kw);
+    CHECK_EQ_INT(total, 2 + 6);
+    CHECK_EQ_INT(got[0], 0);
+    CHECK_EQ_INT(got[1], 1);
+    for (int i = 2; i < total && i < 20; i++)
+        CHECK_EQ_INT(got[i], i + 4); /* 6..11: nothing of 2..5 */
+    CHECK(kw);
+    CHECK(a.losses >= 1);
+    CHECK(a.late_packets >= 1);
+    pl_asm_free(&a);
+}
+
 static void opus_loss(void)
 {
     struct pl_assembler a;
@@ -213,6 +347,10 @@ int main(void)
     reorder();
     loss();
     last_packet_lost();
+    reorder_vp9_h264(PL_REC_VP9);
+    reorder_vp9_h264(PL_REC_H264);
+    loss_vp9_h264(PL_REC_VP9);
+    loss_vp9_h264(PL_REC_H264);
     opus_loss();
     return check_result("rec_assembler");
 }

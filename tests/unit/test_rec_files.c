@@ -1,7 +1,8 @@
 /* Recorder files: ids sanitised into paths, one live recorder per recording (lock), track
  * configs checked, and recovery's decisions: a live recording is left alone, a finished one's
- * leftover parts are removed, parts that cannot be finished are set aside as .failed; a new
- * video track without a key frame asks for one. */
+ * leftover parts are removed, parts that cannot be finished are set aside as .failed with a
+ * failed result; results not delivered are handed over (again, until delivered), a stale one
+ * goes; a new video track without a key frame asks for one. */
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -43,6 +44,37 @@ static void write_file(const char *path, const char *data)
     }
 }
 
+/* What recovery handed over. */
+struct handed {
+    int n;
+    struct pl_rec_result res[4];
+};
+
+static void on_result(void *user, const struct pl_rec_result *res)
+{
+    struct handed *h = user;
+    if (h->n < 4) {
+        h->res[h->n] = *res;
+        h->res[h->n].tracks = NULL; /* the caller frees its own */
+        h->res[h->n].n_tracks = res->n_tracks;
+        if (res->n_tracks == 1 && strcmp(res->tracks[0].name, "bob's camera") == 0 &&
+            strcmp(res->tracks[0].codec, "vp08") == 0 && res->tracks[0].kind == PL_REC_VIDEO &&
+            res->tracks[0].start_s == 1.5 && res->tracks[0].samples == 30)
+            h->res[h->n].size = 999; /* the track was read back whole */
+    }
+    h->n++;
+}
+
+static const struct pl_rec_result *handed_for(const struct handed *h, const char *suffix)
+{
+    for (int i = 0; i < h->n && i < 4; i++) {
+        size_t l = strlen(h->res[i].path), n = strlen(suffix);
+        if (l >= n && strcmp(h->res[i].path + l - n, suffix) == 0)
+            return &h->res[i];
+    }
+    return NULL;
+}
+
 static void lock_and_recover(const char *root)
 {
     struct pl_rec_config cfg = {.root = root, .tenant_id = "t", .conference_id = "c",
@@ -77,8 +109,42 @@ static void lock_and_recover(const char *root)
     write_file(p, "whatever");
     snprintf(p, sizeof(p), "%s/t/c/s/done.mp4", root);
     write_file(p, "final");
+    /* Its result, written before the file (as the recorder does), never delivered. */
+    snprintf(p, sizeof(p), "%s/t/c/s/done.result", root);
+    write_file(p, "parley-recording-result 1\nstatus complete\nrecovered 0\nsize 5\n"
+                  "duration 2.500000\ntrack v 0 vp08 1.5 1.0 30 bob's camera\n");
+    /* A result whose file was removed by hand is stale; a live recording's is not handed over. */
+    snprintf(p, sizeof(p), "%s/t/c/s/gone.result", root);
+    write_file(p, "parley-recording-result 1\nstatus complete\nsize 1\n");
+    snprintf(p, sizeof(p), "%s/t/c/s/live.result", root);
+    write_file(p, "parley-recording-result 1\nstatus failed\n");
 
-    CHECK_EQ_INT(pl_rec_recover(root, NULL, NULL), 0);
+    struct handed h = {0};
+    CHECK_EQ_INT(pl_rec_recover(root, on_result, &h), 0);
+    CHECK_EQ_INT(h.n, 2);
+    const struct pl_rec_result *junk_res = handed_for(&h, "/t/c/s/junk.mp4");
+    const struct pl_rec_result *done_res = handed_for(&h, "/t/c/s/done.mp4");
+    CHECK(junk_res && junk_res->failed && junk_res->recovered && strstr(junk_res->error, "cannot recover"));
+    CHECK(done_res && !done_res->failed && !done_res->recovered && done_res->size == 999 &&
+          done_res->duration_s == 2.5 && done_res->n_tracks == 1);
+    snprintf(p, sizeof(p), "%s/t/c/s/gone.result", root);
+    CHECK(access(p, F_OK) != 0);
+    /* Handed over again until delivered. */
+    h.n = 0;
+    CHECK_EQ_INT(pl_rec_recover(root, on_result, &h), 0);
+    CHECK_EQ_INT(h.n, 2);
+    snprintf(p, sizeof(p), "%s/t/c/s/junk.mp4", root);
+    CHECK_EQ_INT(pl_rec_result_delivered(p), 0);
+    snprintf(p, sizeof(p), "%s/t/c/s/done.mp4", root);
+    CHECK_EQ_INT(pl_rec_result_delivered(p), 0);
+    CHECK_EQ_INT(pl_rec_result_delivered(p), 0); /* twice is fine */
+    snprintf(p, sizeof(p), "%s/t/c/s/done.result", root);
+    CHECK(access(p, F_OK) != 0);
+    h.n = 0;
+    CHECK_EQ_INT(pl_rec_recover(root, on_result, &h), 0);
+    CHECK_EQ_INT(h.n, 0);
+    snprintf(p, sizeof(p), "%s/t/c/s/live.result", root);
+    unlink(p);
     snprintf(p, sizeof(p), "%s/t/c/s/live.parts", root);
     CHECK(access(p, F_OK) == 0); /* live: untouched */
     snprintf(p, sizeof(p), "%s/t/c/s/junk.parts.failed/000001.mp4", root);
