@@ -3,7 +3,7 @@
 // (Chromium) publishes its 640x480 camera. Each decodes the other's video and plays the other's
 // audio for 5 s; the node receives all three of fox's layers (/metrics, per rid); chrome asking
 // 5 Mbit/s decodes fox about 1280 wide, asking 200 kbit/s about 320 wide (the node's consumer on
-// layer 2, then 0); chat goes both ways over the data channel; /metrics counts both participants'
+// layer 2, then 0, sent under 300 kbit/s: Firefox's RTX bandwidth probes are not passed on); chat goes both ways over the data channel; /metrics counts both participants'
 // packets in and out. The test runs in a network namespace of its own (inOwnNetns: Firefox pairs
 // no ICE candidate with 127.0.0.1). Needs root. Run: node tests/e2e/firefox.test.mjs
 import {
@@ -131,9 +131,20 @@ runTest('firefox', async (t) => {
   t.log(`chrome asking 200 kbit/s decodes fox ${low} wide (consumer layer ${lowLayer}, ${switches} switches)`);
   if (lowLayer !== 0) throw new Error(`expected chrome's consumer of fox on layer 0 at 200 kbit/s, got ${lowLayer}`);
   const s = (await sampleStats(chrome)).accounts.fox;
-  await sleep(1000);
+  await sleep(2000);
   const s2 = (await sampleStats(chrome)).accounts.fox;
   if (!(s2.framesDecoded > s.framesDecoded)) throw new Error(`chrome's frames of fox stopped on the low layer (${s.framesDecoded} -> ${s2.framesDecoded})`);
+  // What the low layer costs chrome: about the layer's own rate (q is capped at 150 kbit/s). Firefox
+  // probes its bandwidth with RTX copies of q's packets (~1 Mbit/s): the node must not pass those on.
+  m = (await httpGet(`${node.url}/metrics`)).body;
+  const lowRate = series(m, 'parley_consumer_bitrate_bps', { participant: 'chrome', kind: 'video', source: 'fox' });
+  const qRate = series(m, 'parley_layer_bitrate_bps', { participant: 'fox', kind: 'video', rid: 'q' });
+  const qRtx = series(m, 'parley_layer_rtx_received_total', { participant: 'fox', kind: 'video', rid: 'q' });
+  t.log(`chrome is sent ${Math.round(lowRate / 1000)} kbit/s of fox's layer q, which comes in at ` +
+    `${Math.round(qRate / 1000)} kbit/s (besides ${qRtx} RTX packets, mostly probes)`);
+  if (!(lowRate > 0 && lowRate < 300000)) {
+    throw new Error(`expected chrome sent under 300 kbit/s of fox's layer q (asked 200 kbit/s), got ${lowRate} bit/s`);
+  }
 
   // 4. Chat both ways over the data channel.
   const deadline = Date.now() + 15_000;
