@@ -1,9 +1,11 @@
 // Firefox and Chromium in one meeting: fox (Debian's firefox-esr, driven by puppeteer-core over
 // WebDriver BiDi) publishes 1280x720 in three simulcast layers (q 1/4, h 1/2, f full), chrome
-// (Chromium) publishes its 640x480 camera. Each decodes the other's video and plays the other's
-// audio for 5 s; the node receives all three of fox's layers (/metrics, per rid); chrome asking
-// 5 Mbit/s decodes fox about 1280 wide, asking 200 kbit/s about 320 wide (the node's consumer on
-// layer 2, then 0, sent under 300 kbit/s: Firefox's RTX bandwidth probes are not passed on); chat goes both ways over the data channel; /metrics counts both participants'
+// (Chromium) 960x540 in three too. Each decodes the other's video and plays the other's audio
+// for 5 s; the node receives all three of fox's layers (/metrics, per rid) and sends Firefox's
+// and Chromium's RTCP reports; chrome asking 5 Mbit/s decodes fox about 1280 wide, asking
+// 200 kbit/s about 320 wide (the node's consumer on layer 2, then 0, sent under 300 kbit/s:
+// Firefox's RTX bandwidth probes are not passed on); fox, the same way, decodes chrome 960 then
+// 240 wide; chat goes both ways over the data channel; /metrics counts both participants'
 // packets in and out. The test runs in a network namespace of its own (inOwnNetns: Firefox pairs
 // no ICE candidate with 127.0.0.1). Needs root. Run: node tests/e2e/firefox.test.mjs
 import {
@@ -80,12 +82,17 @@ runTest('firefox', async (t) => {
   const meeting = `firefox-${process.pid}`;
   const fox = await openParticipant(t, firefox, node, {
     meeting, name: 'fox', host: true, width: 1280, height: 720,
-    params: { simulcast: '1', bitrate: '5000000', degradation: 'maintain-resolution' },
+    params: { simulcast: '1', bitrate: '200000', degradation: 'maintain-resolution' },
   });
   await waitForPageJoined(t, fox, { timeoutMs: 30_000 });
-  const chrome = await openParticipant(t, chromium, node, { meeting, name: 'chrome', params: { bitrate: '5000000' } });
+  const chrome = await openParticipant(t, chromium, node, {
+    meeting, name: 'chrome', width: 960, height: 540,
+    params: { simulcast: '1', bitrate: '200000', degradation: 'maintain-resolution' },
+  });
 
-  // 1. Both ways: video decoded, audio played, for 5 s.
+  // 1. Both ways: video decoded, audio played, for 5 s. Each first asks 200 kbit/s, for the
+  // lowest layer: the one a browser always sends (Firefox pauses and resumes its top layer
+  // while its estimate ramps, and a slot on it waits for a keyframe of the next).
   await waitForMedia(t, [fox, chrome], { timeoutMs: 40_000 });
   await checkFlow(t, [fox, chrome], { seconds: 5 });
 
@@ -116,7 +123,8 @@ runTest('firefox', async (t) => {
   }
 
   // 3. The layer chrome gets follows what it asks for.
-  const high = await waitWidth(t, chrome, 'fox', 1100, 1280, 30_000);
+  await chrome.page.evaluate(() => window.parley.subscribe([{ account_id: 'fox', bitrate: 5000000 }]));
+  const high = await waitWidth(t, chrome, 'fox', 1100, 1280, 45_000);
   await sleep(1100);
   const highLayer = series((await httpGet(`${node.url}/metrics`)).body, 'parley_consumer_layer',
     { participant: 'chrome', kind: 'video', source: 'fox' });
@@ -145,6 +153,20 @@ runTest('firefox', async (t) => {
   if (!(lowRate > 0 && lowRate < 300000)) {
     throw new Error(`expected chrome sent under 300 kbit/s of fox's layer q (asked 200 kbit/s), got ${lowRate} bit/s`);
   }
+
+  // 3b. The other way: fox, subscribed to chrome's simulcast at 5 Mbit/s, then at 200 kbit/s,
+  // decodes the layer switch (the node rewrites VP8 picture ids across layers) and goes on.
+  await fox.page.evaluate(() => window.parley.subscribe([{ account_id: 'chrome', bitrate: 5000000 }]));
+  const foxHigh = await waitWidth(t, fox, 'chrome', 900, 960, 30_000);
+  await fox.page.evaluate(() => window.parley.subscribe([{ account_id: 'chrome', bitrate: 200000 }]));
+  const foxLow = await waitWidth(t, fox, 'chrome', 220, 260, 15_000);
+  const f1 = (await sampleStats(fox)).accounts.chrome;
+  await sleep(2000);
+  const f2 = (await sampleStats(fox)).accounts.chrome;
+  const foxFps = ((f2.framesDecoded - f1.framesDecoded) / 2).toFixed(1);
+  t.log(`fox decodes chrome's simulcast ${foxHigh} wide asking 5 Mbit/s, ${foxLow} wide asking 200 kbit/s ` +
+    `(${foxFps} fps after the switch)`);
+  if (!(f2.framesDecoded > f1.framesDecoded)) throw new Error(`fox's frames of chrome stopped on the low layer (${f1.framesDecoded} -> ${f2.framesDecoded})`);
 
   // 4. Chat both ways over the data channel.
   const deadline = Date.now() + 15_000;
