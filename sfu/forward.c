@@ -313,7 +313,10 @@ static void deliver(struct pl_peer *p, struct pl_track *t, int layer, const uint
 }
 
 /* RFC 4588: an RTX packet carries the original sequence number in its first two payload
- * bytes; rebuild the original packet and deliver it like any other. */
+ * bytes; rebuild the original packet and deliver it like any other. A resend of a packet the
+ * node already holds is a bandwidth probe, not a repair: libwebrtc pads with RTX copies of
+ * recent packets (Firefox sends most of its probing so, on its lowest layer: ~1 Mbit/s of a
+ * 150 kbit/s layer), and forwarding those would bury a subscriber that asked for little. */
 static void unwrap_rtx(struct pl_peer *p, struct pl_track *t, int layer, const struct pl_rtp *r)
 {
     if (r->payload_len < 2)
@@ -328,8 +331,11 @@ static void unwrap_rtx(struct pl_peer *p, struct pl_track *t, int layer, const s
     if (codec < 0 || !ly->ssrc || r->payload_len - 2 + 12 > PL_PKT_BUF)
         return;
     uint16_t osn = (uint16_t)(r->payload[0] << 8 | r->payload[1]);
-    if (ly->nack)
-        pl_nack_gen_on_recovered(ly->nack, osn);
+    bool missing = ly->nack && pl_nack_gen_on_recovered(ly->nack, osn);
+    const uint8_t *held;
+    size_t held_len;
+    if (!missing && ly->ring && pl_rtx_ring_get(ly->ring, osn, pl_now_ms(), &held, &held_len))
+        return;
     uint8_t pkt[PL_PKT_BUF];
     size_t len = pl_rtp_write_header(pkt, sizeof pkt, r->marker, t->spec.codecs.codec_pt[codec], osn,
                                      r->ts, ly->ssrc);

@@ -1,10 +1,13 @@
 // Captures a real SDP offer from headless Firefox, and checks that Firefox accepts an answer.
-// Firefox is NOT a project dependency: install it by hand (apt-get install firefox-esr) only
-// to re-capture. A throwaway HTTP server on 127.0.0.1 serves the page and takes its POSTs.
+// Uses Debian's firefox-esr (scripts/bootstrap installs it; tests/e2e/firefox drives it too).
+// A throwaway HTTP server on 127.0.0.1 serves the page and takes its POSTs.
 //
-//   node tests/data/capture_firefox_offer.mjs
-//       writes tests/data/firefox_offer.sdp (publish audio+video, 8 video+audio slots).
-//   node tests/data/capture_firefox_offer.mjs --check-answer ANSWER --offer OFFER --answer-cmd 'CMD'
+//   node tests/data/capture_firefox_offer.mjs [--simulcast]
+//       writes tests/data/firefox_offer.sdp (publish audio+video, 8 video+audio slots), or with
+//       --simulcast tests/data/firefox_offer_simulcast.sdp (the video sender has sendEncodings
+//       rid q/h/f at scaleResolutionDownBy 4/2/1, plus a data channel).
+//   node tests/data/capture_firefox_offer.mjs --check-answer ANSWER --offer OFFER [--simulcast]
+//                                             --answer-cmd 'CMD'
 //       makes a fresh offer, writes it to OFFER, runs CMD < OFFER > ANSWER, gives the answer
 //       to the page's setRemoteDescription and prints the result (exit 0 when accepted).
 import { spawn, execSync } from 'node:child_process';
@@ -17,7 +20,8 @@ import { fileURLToPath } from 'node:url';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const arg = (n) => { const i = process.argv.indexOf(n); return i >= 0 ? process.argv[i + 1] : undefined; };
 const answerFile = arg('--check-answer');
-const offerFile = arg('--offer') || path.join(here, 'firefox_offer.sdp');
+const simulcast = process.argv.includes('--simulcast');
+const offerFile = arg('--offer') || path.join(here, simulcast ? 'firefox_offer_simulcast.sdp' : 'firefox_offer.sdp');
 const answerCmd = arg('--answer-cmd');
 if (answerFile && !answerCmd) {
   console.error('--check-answer needs --answer-cmd CMD');
@@ -31,11 +35,17 @@ const PAGE = `<!doctype html><title>sdp</title><script>
     const pc = new RTCPeerConnection();
     const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
     pc.addTransceiver(stream.getAudioTracks()[0], { direction: 'sendonly', streams: [stream] });
-    pc.addTransceiver(stream.getVideoTracks()[0], { direction: 'sendonly', streams: [stream] });
+    const sendEncodings = ${simulcast} ? [
+      { rid: 'q', scaleResolutionDownBy: 4 },
+      { rid: 'h', scaleResolutionDownBy: 2 },
+      { rid: 'f', scaleResolutionDownBy: 1 },
+    ] : undefined;
+    pc.addTransceiver(stream.getVideoTracks()[0], { direction: 'sendonly', streams: [stream], sendEncodings });
     for (let i = 0; i < 8; i++) {
       pc.addTransceiver('video', { direction: 'recvonly' });
       pc.addTransceiver('audio', { direction: 'recvonly' });
     }
+    if (${simulcast}) pc.createDataChannel('chat');
     const offer = await pc.createOffer();
     await pc.setLocalDescription(offer);
     await post('/offer', pc.localDescription.sdp);
@@ -46,9 +56,12 @@ const PAGE = `<!doctype html><title>sdp</title><script>
     pc.ontrack = (e) => { streams[e.transceiver.mid] = e.streams.map((s) => s.id).join(','); };
     try {
       await pc.setRemoteDescription({ type: 'answer', sdp });
-      const lines = pc.getTransceivers().map((t) =>
-        'mid=' + t.mid + ' direction=' + t.direction + ' current=' + t.currentDirection +
-        (streams[t.mid] !== undefined ? ' remote-streams=' + streams[t.mid] : ''));
+      const lines = pc.getTransceivers().map((t) => {
+        const rids = (t.sender.getParameters().encodings || []).map((e) => e.rid).filter(Boolean).join(',');
+        return 'mid=' + t.mid + ' direction=' + t.direction + ' current=' + t.currentDirection +
+          (rids ? ' rids=' + rids : '') + (streams[t.mid] !== undefined ? ' remote-streams=' + streams[t.mid] : '');
+      });
+      if (pc.sctp) lines.push('sctp maxMessageSize=' + pc.sctp.maxMessageSize);
       await post('/result', 'ACCEPTED: signalingState=' + pc.signalingState + '\\n  ' + lines.join('\\n  '));
     } catch (e) {
       await post('/result', 'REJECTED: ' + e);

@@ -7,8 +7,14 @@
 // binary (`parley-node token`) for a token, jsMintToken() builds one in JS (for expired, forged
 // or otherwise odd tokens). SigClient is a scripted WebSocket signaling client.
 //
+// Firefox: launchFirefox() starts Debian's firefox-esr headless, driven by puppeteer-core over
+// WebDriver BiDi (playwright-core drives only Playwright's own Firefox build). Its pages answer
+// the calls openParticipant() and the stats helpers make (goto, evaluate, console and pageerror
+// events, screenshot), so the helpers below take either browser's pages.
+//
 // Environment: PARLEY_NODE_BIN (parley-node to test; default build/sfu/parley-node or
 // build/parley-node under the repo root), PARLEY_CHROMIUM (default /usr/bin/chromium),
+// PARLEY_FIREFOX (default /usr/bin/firefox-esr),
 // PARLEY_E2E_TIMEOUT_S (overall limit, default 90), PARLEY_E2E_KEEP=1 (keep logs of a passing
 // run), PARLEY_E2E_STACK=1 (print stacks on failure).
 
@@ -40,6 +46,27 @@ export const CHROMIUM_ARGS = [
   // buffer and totalSamplesReceived stays flat.
   '--autoplay-policy=no-user-gesture-required',
 ];
+
+export const FIREFOX = process.env.PARLEY_FIREFOX || '/usr/bin/firefox-esr';
+// Preferences of the Firefox profile (on top of puppeteer's own: no updates, telemetry or
+// first-run pages). Fake camera and microphone, no permission prompt; remote media plays without
+// a click; host candidates with their addresses, not mDNS names; nothing reaches for the network,
+// which these machines do not have. (No loopback: see inOwnNetns.)
+export const FIREFOX_PREFS = {
+  'media.navigator.streams.fake': true,
+  'media.navigator.permission.disabled': true,
+  'media.autoplay.default': 0,
+  'media.autoplay.blocking_policy': 0,
+  'media.peerconnection.ice.obfuscate_host_addresses': false,
+  'network.dns.disablePrefetch': true,
+  'network.prefetch-next': false,
+  'browser.safebrowsing.malware.enabled': false,
+  'browser.safebrowsing.phishing.enabled': false,
+  'extensions.update.enabled': false,
+  'messaging-system.rsexperimentloader.enabled': false,
+  'app.normandy.enabled': false,
+  'services.settings.server': 'http://127.0.0.1:9/',
+};
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -174,6 +201,52 @@ async function diagnose(t) {
     console.log(`parley-node log (${node.logPath}), last lines:\n${tailLines(node.output(), 40)}`);
   }
   return t.participants.length + t.nodes.length > 0;
+}
+
+// ---- network namespace -----------------------------------------------------------------------
+
+// Firefox gathers no ICE candidate on loopback addresses (127.0.0.0/8; its
+// media.peerconnection.ice.loopback preference no longer changes that) and pairs none with the
+// node's 127.0.0.1. A test with Firefox therefore runs again, whole (node, browsers, this script),
+// in a network namespace of its own where `ip` (a documentation address, 198.51.100.1 by default)
+// sits on a veth interface with a default route (Firefox asks the route for its default address):
+// both veth ends stay inside, nothing is bound or routed outside it; the node's media socket binds
+// `ip`, its HTTP stays on 127.0.0.1. Returns `ip` inside the namespace; outside, creates it, runs
+// the script there, removes it and exits with the script's status. Needs root (ip netns).
+export async function inOwnNetns(name, ip = '198.51.100.1') {
+  if (process.env.PARLEY_NETNS_IP) return process.env.PARLEY_NETNS_IP;
+  const failEarly = (why) => {
+    console.log(`FAIL ${name}: ${why}`);
+    console.log('e2e: 0 passed, 1 failed');
+    process.exit(1);
+  };
+  if (process.getuid() !== 0) failEarly('needs root (ip netns): Firefox needs a non-loopback address; CI runs as root');
+  const ns = `parley-e2e-${process.pid}`;
+  const run = (...argv) => execFileSync('ip', argv, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let code = 1;
+  let setupError = null;
+  try {
+    run('netns', 'add', ns);
+    run('-n', ns, 'link', 'set', 'lo', 'up');
+    run('-n', ns, 'link', 'add', 'pe0', 'type', 'veth', 'peer', 'name', 'pe1');
+    run('-n', ns, 'addr', 'add', `${ip}/32`, 'dev', 'pe0');
+    run('-n', ns, 'link', 'set', 'pe0', 'up');
+    run('-n', ns, 'link', 'set', 'pe1', 'up');
+    run('-n', ns, 'route', 'add', 'default', 'dev', 'pe0');
+    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, ...process.argv.slice(1)],
+      { stdio: 'inherit', env: { ...process.env, PARLEY_NETNS_IP: ip } });
+    for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
+    code = await new Promise((resolve) => {
+      child.on('error', (e) => { console.log(`FAIL ${name}: could not run ip netns exec: ${e.message}`); resolve(1); });
+      child.on('close', (c, sig) => resolve(c ?? (sig ? 1 : 0)));
+    });
+  } catch (e) {
+    setupError = `could not set up network namespace ${ns}: ${String(e.stderr || e.message).trim()}`;
+  } finally {
+    try { run('netns', 'del', ns); } catch { /* never made, or already gone */ }
+  }
+  if (setupError) failEarly(setupError);
+  process.exit(code);
 }
 
 // ---- ports ----------------------------------------------------------------------------------
@@ -317,6 +390,7 @@ export function decodeToken(token) {
 export async function startNode(t, {
   workers = 2, logLevel = 'debug', args = [], env = {}, tokenSecret = randomSecret(),
   maxParticipants, controlUrl, controlKey, devTokenEndpoint = false, httpPort: wantHttp, mediaPort: wantMedia,
+  mediaIp = '127.0.0.1',
 } = {}) {
   try {
     fs.accessSync(NODE_BIN, fs.constants.X_OK);
@@ -326,12 +400,12 @@ export async function startNode(t, {
         `; also looked for ${DEFAULT_NODE_BINS.slice(1).join(', ')}`})`);
   }
   const httpPort = wantHttp ?? await freeTcpPort();
-  const mediaPort = wantMedia ?? await freeUdpPortRange(workers);
+  const mediaPort = wantMedia ?? await freeUdpPortRange(workers, mediaIp);
   const index = t.nodes.length;
   const logPath = path.join(t.tmpDir, `parley-node${index ? `-${index}` : ''}.log`);
   const logFile = fs.openSync(logPath, 'w');
   const argv = ['--http-port', String(httpPort), '--media-port', String(mediaPort),
-    '--workers', String(workers), '--listen-ip', '127.0.0.1', '--media-ip', '127.0.0.1',
+    '--workers', String(workers), '--listen-ip', '127.0.0.1', '--media-ip', mediaIp,
     '--log-level', logLevel];
   if (tokenSecret) argv.push('--token-secret', tokenSecret);
   if (maxParticipants != null) argv.push('--max-participants', String(maxParticipants));
@@ -340,7 +414,8 @@ export async function startNode(t, {
   if (devTokenEndpoint) argv.push('--dev-token-endpoint');
   argv.push(...args);
   if (tokenSecret) lastSecret = tokenSecret;
-  t.log(`starting parley-node: http ${httpPort}, media udp ${mediaPort}..${mediaPort + workers - 1}, log ${logPath}`);
+  t.log(`starting parley-node: http ${httpPort}, media udp ${mediaIp === '127.0.0.1' ? '' : `${mediaIp} `}` +
+    `${mediaPort}..${mediaPort + workers - 1}, log ${logPath}`);
   const childEnv = { PARLEY_WEB_ROOT: path.join(REPO_ROOT, 'web'), ...process.env, ...env };
   // What the test controls comes from the command line only, never from the caller's environment.
   for (const k of ['PARLEY_TOKEN_SECRET', 'PARLEY_CONTROL_URL', 'PARLEY_CONTROL_KEY', 'PARLEY_DEV_TOKEN_ENDPOINT',
@@ -528,6 +603,48 @@ export async function launchBrowser(t, { label = 'chromium' } = {}) {
   }
   t.defer(`close ${label}`, () => withTimeout(context.close(), 10_000, `closing ${label}`));
   return context;
+}
+
+// A fresh headless Firefox (own profile under the test's profiles folder, removed at the end),
+// driven by puppeteer-core (loaded here only, so the Chromium tests do not need it). Its process
+// group (Firefox and its content processes) is killed at cleanup if closing does not end it.
+export async function launchFirefox(t, { label = 'firefox' } = {}) {
+  const userDataDir = fs.mkdtempSync(path.join(t.profilesDir, `${label}-`));
+  let puppeteer;
+  try {
+    puppeteer = (await import('puppeteer-core')).default;
+  } catch (e) {
+    throw new Error(`puppeteer-core is not installed in tests/node_modules (run scripts/bootstrap): ${e.message}`);
+  }
+  let browser;
+  try {
+    browser = await puppeteer.launch({
+      browser: 'firefox',
+      executablePath: FIREFOX,
+      headless: true,
+      userDataDir,
+      extraPrefsFirefox: FIREFOX_PREFS,
+      defaultViewport: { width: 960, height: 640 },
+      timeout: 60_000,
+      protocolTimeout: 60_000,
+    });
+  } catch (e) {
+    throw new Error(`could not launch ${FIREFOX} with puppeteer-core: ${e.message.split('\n')[0]}`);
+  }
+  const pid = browser.process() ? browser.process().pid : null;
+  const killGroup = () => {
+    if (!pid) return;
+    try { process.kill(-pid, 'SIGKILL'); } catch { /* already gone */ }
+  };
+  process.on('exit', killGroup);
+  t.defer(`close ${label}`, async () => {
+    try {
+      await withTimeout(browser.close(), 10_000, `closing ${label}`);
+    } finally {
+      killGroup();
+    }
+  });
+  return browser;
 }
 
 // Opens the node's page in a new tab and auto-joins `meeting` as `name`: with INIT when `host`,
@@ -802,14 +919,16 @@ export async function sampleStats(p) {
 
 // What the page learnt from the node's RTCP: remote-outbound-rtp entries come from its Sender
 // Reports (one per received stream), remote-inbound-rtp from its Receiver Reports on what the
-// page sends (roundTripTime needs correct LSR/DLSR).
+// page sends (roundTripTime needs correct LSR/DLSR). Firefox counts no reportsSent: there a
+// Sender Report shows as the entry's remoteTimestamp (its NTP time), counted as one report.
 export async function rtcpStats(p) {
   return withTimeout(p.page.evaluate(async () => {
     const out = { senderReports: [], receiverReports: [] };
     const report = await window.parley.pc.getStats();
     report.forEach((s) => {
       if (s.type === 'remote-outbound-rtp') {
-        out.senderReports.push({ kind: s.kind, ssrc: s.ssrc, reportsSent: s.reportsSent || 0, packetsSent: s.packetsSent || 0 });
+        const reports = s.reportsSent ?? (s.remoteTimestamp > 0 ? 1 : 0);
+        out.senderReports.push({ kind: s.kind, ssrc: s.ssrc, reportsSent: reports, packetsSent: s.packetsSent || 0 });
       } else if (s.type === 'remote-inbound-rtp') {
         out.receiverReports.push({ kind: s.kind, ssrc: s.ssrc, roundTripTime: s.roundTripTime,
           rttMeasurements: s.roundTripTimeMeasurements || 0, fractionLost: s.fractionLost, packetsLost: s.packetsLost });

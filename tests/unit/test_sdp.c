@@ -647,6 +647,103 @@ static void test_firefox(void)
     free(text);
 }
 
+/* ---- Firefox: simulcast q/h/f (rids and SSRCs both announced) and a data channel ---- */
+
+static void test_firefox_simulcast(void)
+{
+    size_t len;
+    char *text = read_file("firefox_offer_simulcast.sdp", &len);
+    CHECK(text != NULL);
+    if (!text)
+        return;
+    struct pl_sdp s;
+    char err[256];
+    CHECK_EQ_INT(pl_sdp_parse(text, len, &s, err, sizeof err), 0);
+    if (!s.media) {
+        fprintf(stderr, "parse: %s\n", err);
+        free(text);
+        return;
+    }
+    CHECK_EQ_INT(s.n_media, 19);
+    CHECK_EQ_INT(s.n_bundle, 19);
+    CHECK_EQ_INT(s.fingerprint[0], 0x3d);
+    CHECK_EQ_INT(s.fingerprint[31], 0x69);
+    const struct pl_sdp_media *v = &s.media[1], *dc = &s.media[18];
+    CHECK(strcmp(v->ice_ufrag, "f5aa21d9") == 0);
+    CHECK_EQ_INT(v->dir, PL_DIR_SENDONLY);
+    /* The encodings' order, lowest resolution first as the page listed them: the node takes
+     * the rids in this order as its layers 0, 1, 2. */
+    CHECK(v->simulcast);
+    CHECK_EQ_INT(v->n_rids, 3);
+    CHECK(strcmp(v->rids[0].id, "q") == 0 && strcmp(v->rids[1].id, "h") == 0 &&
+          strcmp(v->rids[2].id, "f") == 0);
+    CHECK(v->rids[0].send && v->rids[1].send && v->rids[2].send);
+    /* Unlike Chromium, Firefox also announces an SSRC (+ RTX in a FID group) per encoding, in
+     * no stated relation to the rids: the node learns layers from the RID extension only. */
+    CHECK_EQ_INT(v->n_ssrcs, 3);
+    CHECK_EQ_INT(v->ssrcs[0].ssrc, 1037756166u);
+    CHECK_EQ_INT(v->ssrcs[0].rtx_ssrc, 2374092032u);
+    CHECK_EQ_INT(v->ssrcs[2].ssrc, 1930193371u);
+    CHECK_EQ_INT(v->ssrcs[2].rtx_ssrc, 3830036564u);
+    CHECK_EQ_INT(ext_id(v, 9), PL_EXT_RID); /* "9/sendonly" */
+    CHECK_EQ_INT(ext_id(v, 10), PL_EXT_REPAIRED_RID);
+    CHECK_EQ_INT(ext_id(v, 8), -1); /* AV1 dependency descriptor: not one the node reads */
+    CHECK_EQ_INT(dc->kind, PL_MEDIA_APPLICATION);
+    CHECK(strcmp(dc->mid, "18") == 0);
+    CHECK_EQ_INT(dc->sctp_port, 5000);
+    CHECK_EQ_INT(dc->max_message_size, 1073741823);
+
+    struct pl_negotiated neg;
+    CHECK_EQ_INT(pl_sdp_negotiate(&s, &all_opts, &neg, err, sizeof err), 0);
+    if (neg.media) {
+        const struct pl_neg_media *nv = &neg.media[1], *nd = &neg.media[18];
+        CHECK(nv->accepted);
+        CHECK_EQ_INT(nv->dir, PL_DIR_RECVONLY);
+        CHECK_EQ_INT(nv->n_recv_rids, 3);
+        CHECK(strcmp(nv->recv_rids[0].id, "q") == 0 && strcmp(nv->recv_rids[1].id, "h") == 0 &&
+              strcmp(nv->recv_rids[2].id, "f") == 0);
+        CHECK_EQ_INT(nv->ext_id[PL_EXT_RID], 9);
+        CHECK_EQ_INT(nv->ext_id[PL_EXT_REPAIRED_RID], 10);
+        CHECK_EQ_INT(nv->ext_id[PL_EXT_TRANSPORT_CC], 7);
+        CHECK(nv->codecs[0].codec == PL_CODEC_VP8 && nv->codecs[0].pt == 120 &&
+              nv->codecs[0].rtx_pt == 124);
+        CHECK(nd->accepted);
+        CHECK_EQ_INT(nd->max_message_size, 1073741823);
+        for (int i = 2; i < 18; i++)
+            CHECK(neg.media[i].accepted && neg.media[i].n_recv_rids == 0);
+        fill_slots(&neg);
+        int alen = pl_sdp_write_answer(&s, &neg, &params, answer, sizeof answer);
+        CHECK(alen > 0 && well_formed(answer, alen));
+        CHECK(has_line(section(answer, -1),
+                       "a=group:BUNDLE 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18"));
+        const char *av = section(answer, 1);
+        CHECK(has_line(av, "a=recvonly"));
+        CHECK(has_line(av, "a=rid:q recv"));
+        CHECK(has_line(av, "a=rid:h recv"));
+        CHECK(has_line(av, "a=rid:f recv"));
+        CHECK(has_line(av, "a=simulcast:recv q;h;f"));
+        CHECK(has_line(av, "a=extmap:9 urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id"));
+        CHECK(has_line(av, "a=extmap:10 urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id"));
+        CHECK_EQ_INT(count_lines(av, "a=ssrc"), 0); /* the node sends nothing on that line */
+        const char *ad = section(answer, 18);
+        CHECK(has_line(ad, "m=application 9 UDP/DTLS/SCTP webrtc-datachannel"));
+        CHECK(has_line(ad, "a=sctp-port:5000"));
+        CHECK(has_line(ad, "a=max-message-size:262144")); /* the node's own limit, not Firefox's 1 GiB */
+        struct pl_sdp back;
+        CHECK_EQ_INT(pl_sdp_parse(answer, (size_t)alen, &back, err, sizeof err), 0);
+        if (back.media) {
+            CHECK_EQ_INT(back.media[1].n_rids, 3);
+            CHECK(!back.media[1].rids[1].send);
+            CHECK(strcmp(back.media[1].rids[2].id, "f") == 0);
+            CHECK(back.media[1].simulcast);
+            pl_sdp_free(&back);
+        }
+    }
+    pl_negotiated_free(&neg);
+    pl_sdp_free(&s);
+    free(text);
+}
+
 /* ---- hand-written offers: inheritance, preferences, rejections ---- */
 
 #define FP_LINE "a=fingerprint:sha-256 " \
@@ -1031,6 +1128,7 @@ int main(void)
     test_chromium();
     test_chromium_simulcast();
     test_firefox();
+    test_firefox_simulcast();
     test_session_level();
     test_preferences();
     test_negotiate_errors();
