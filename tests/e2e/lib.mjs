@@ -297,7 +297,10 @@ const SANITIZER_REPORT = /ERROR: (AddressSanitizer|LeakSanitizer|ThreadSanitizer
 
 function httpGet(url, timeoutMs = 5000) {
   return new Promise((resolve) => {
-    const req = http.get(url, { timeout: timeoutMs }, (res) => {
+    // A fresh connection each time: Node.js 20 keeps connections alive, and one the node closed
+    // after its 5 s idle timeout fails the next GET with ECONNRESET (simulcast once read /metrics
+    // 5.0 s after startNode's first GET and got no body).
+    const req = http.get(url, { timeout: timeoutMs, agent: false }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d) => { if (body.length < (1 << 20)) body += d; });

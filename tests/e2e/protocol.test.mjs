@@ -244,7 +244,7 @@ const V = PAGE_OFFER.videoMids;   // ['2', '4', ..., '16']
 
 function httpGetBody(url) {
   return new Promise((resolve) => {
-    const req = http.get(url, { timeout: 5000 }, (res) => {
+    const req = http.get(url, { timeout: 5000, agent: false }, (res) => {
       let body = '';
       res.on('data', (d) => { body += d; });
       res.on('end', () => resolve({ status: res.statusCode, body }));
