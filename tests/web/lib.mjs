@@ -10,13 +10,15 @@ import { TestContext as ControlContext, expect } from '../control/lib.mjs';
 export { expect };
 
 // PostgreSQL + parley-control + one registered parley-node; returns {ctx, control, node, url}.
-export async function startStack(t, { nodeArgs = [] } = {}) {
+// mediaIp: the address the node's media binds (startNode's; a Firefox test's namespace address,
+// see inOwnNetns), default 127.0.0.1.
+export async function startStack(t, { nodeArgs = [], mediaIp } = {}) {
   const ctx = new ControlContext(t.name, t.tmpDir);
   t.defer('stop parley-control and PostgreSQL', () => ctx.cleanup());
   await ctx.startPostgres();
   const control = await ctx.startControl(['--rate-ip', '0', '--rate-key', '0']);
   const node = await startNode(t, { tokenSecret: ctx.tokenSecret, controlUrl: control.url,
-    controlKey: ctx.nodeKey, args: ['--recordings-root', ctx.recordings, ...nodeArgs] });
+    controlKey: ctx.nodeKey, mediaIp, args: ['--recordings-root', ctx.recordings, ...nodeArgs] });
   const deadline = Date.now() + 15_000;
   for (;;) {
     const nodes = (await expect(200, control.url, 'GET', '/nodes', { token: ctx.nodeKey })).json.nodes;
@@ -80,12 +82,12 @@ export async function signIn(p, { email, password }) {
 }
 
 // Waits until the page is in the meeting (MEETING_USERS) and connected.
-export async function waitJoined(p) {
+export async function waitJoined(p, { timeoutMs = 20_000 } = {}) {
   return waitInPage(p, 'joining the meeting', () => {
     const z = window.parley;
     if (z.state === 'failed') return { waiting: false, failed: z.errors };
     return (z.state === 'connected' && z.received.includes('MEETING_USERS')) ? { account: z.accountId } : { waiting: true, state: z.state, errors: z.errors };
-  });
+  }, undefined, timeoutMs);
 }
 
 // What the page shows of everyone else: per remote tile, its name, whether it is muted and
