@@ -1,7 +1,8 @@
 // The meeting web app in Firefox: Ann signs her organisation up in Chromium, starts a meeting and
 // makes a guest link; Firefox (Debian's firefox-esr, driven by puppeteer-core over WebDriver BiDi)
 // opens the link, types the name Fox and joins. Ann's page shows Fox's tile named and playing
-// (and hears Fox), Fox's page shows Ann's; a chat message typed in Firefox reaches Ann and one
+// (and hears Fox), Fox's page shows Ann's in a grid fitted to the window, and a click on it
+// focuses it and Firefox decodes Ann's top layer, and back; a chat message typed in Firefox reaches Ann and one
 // of Ann's reaches Firefox, each shown with its sender's name; Fox clicks Mute and Ann's page
 // shows Fox muted (and Fox's audio goes silent); Ann ends the meeting and Firefox's page leaves
 // the meeting screen. The test runs in a network namespace of its own (inOwnNetns: Firefox pairs
@@ -77,6 +78,31 @@ runTest('web_firefox', async (t) => {
   t.log(`Ann's page plays Fox's tile (${a.width} wide), Fox's page (Firefox) plays Ann's (${f.width} wide)`);
   const loud = await audioEnergyFrom(ann, foxAcct);
   if (!(loud > 0)) throw new Error(`ann: no audio energy from Fox (${loud})`);
+
+  // Fox's gallery: the grid fits Firefox's 960x640 window as it does Chromium's (4x2), Ann's
+  // small tile asks for the low layer; a click focuses it and asks for the top layer, and Firefox
+  // decodes the node's switch to Ann's top layer: 320 wide (from the app's 640x480 camera
+  // Chromium sends two of the three simulcast layers, q 160 and h 320; its f has no frames),
+  // then back to 160 when Fox unfocuses it.
+  const grid = await fox.page.evaluate((acct) => ({ grid: window.parleyApp.grid, bitrate: window.parleyApp.bitrates[acct],
+    width: document.querySelector(`#gallery .tile.remote[data-account="${acct}"]`).clientWidth }), annAcct);
+  if (grid.grid.cols !== 4 || grid.grid.rows !== 2 || grid.width >= 300 || grid.bitrate !== 200000) {
+    throw new Error(`fox: expected a 4x2 grid with Ann's tile under 300 px at 200 kbit/s, got ${JSON.stringify(grid)}`);
+  }
+  const decodedWidth = (want) => waitInPage(fox, `Ann's tile ${want.focus ? 'focused' : 'unfocused'}, decoded ${want.min}..${want.max} wide`, ([acct, w]) => {
+    const tile = document.querySelector(`#gallery .tile.remote[data-account="${acct}"]`);
+    const v = tile.querySelector('video');
+    const b = window.parleyApp.bitrates[acct];
+    const now = { b, w: v.videoWidth, tile: tile.clientWidth, focus: tile.classList.contains('focus') };
+    return now.focus === w.focus && b === w.bitrate && now.w >= w.min && now.w <= w.max ? now : { waiting: true, ...now };
+  }, [annAcct, want], 30_000);
+  await fox.page.locator(`#gallery .tile.remote[data-account="${annAcct}"]`).click();
+  const top = await decodedWidth({ focus: true, bitrate: 3000000, min: 320, max: 640 });
+  await fox.page.locator(`#gallery .tile.remote[data-account="${annAcct}"]`).click();   // unfocus
+  const low = await decodedWidth({ focus: false, bitrate: 200000, min: 1, max: 200 });
+  const back = await waitTile(t, fox, annAcct, 'Ann', 20_000);
+  t.log(`Fox's grid is 4x2, Ann's ${grid.width} px tile at 200 kbit/s; focused: ${top.tile} px at ${top.b}, ` +
+    `decoded ${top.w} wide; unfocused: ${low.w} wide at ${low.b}, playing (${back.width} wide)`);
 
   // Chat both ways, typed in the pages' chat boxes, each shown with its sender's name.
   await chat(t, fox, ann, foxAcct, 'Fox', 'hello from Firefox — ünïcödé');

@@ -1,5 +1,9 @@
 // Helpers for the web app's browser tests: the whole stack (a private PostgreSQL, parley-control
 // serving web/, a parley-node that registers with it) and pages of the app in headless Chromium.
+// openApp, waitInPage, waitJoined, tilesOf, signUp and signIn take Firefox's pages too
+// (launchFirefox's puppeteer-core pages have the same newPage, goto, evaluate(fn, arg),
+// locator(...).fill / .click, console and pageerror); only p.wsSent stays empty there (no
+// WebSocket frame events in puppeteer).
 // Environment: as tests/e2e/lib.mjs and tests/control/lib.mjs (PARLEY_NODE_BIN,
 // PARLEY_CONTROL_BIN, PARLEY_CHROMIUM).
 import fs from 'node:fs';
