@@ -1,5 +1,9 @@
 // Helpers for the web app's browser tests: the whole stack (a private PostgreSQL, parley-control
 // serving web/, a parley-node that registers with it) and pages of the app in headless Chromium.
+// openApp, waitInPage, waitJoined, tilesOf, signUp and signIn take Firefox's pages too
+// (launchFirefox's puppeteer-core pages have the same newPage, goto, evaluate(fn, arg),
+// locator(...).fill / .click, console and pageerror); only p.wsSent stays empty there (no
+// WebSocket frame events in puppeteer).
 // Environment: as tests/e2e/lib.mjs and tests/control/lib.mjs (PARLEY_NODE_BIN,
 // PARLEY_CONTROL_BIN, PARLEY_CHROMIUM).
 import fs from 'node:fs';
@@ -10,13 +14,15 @@ import { TestContext as ControlContext, expect } from '../control/lib.mjs';
 export { expect };
 
 // PostgreSQL + parley-control + one registered parley-node; returns {ctx, control, node, url}.
-export async function startStack(t, { nodeArgs = [] } = {}) {
+// mediaIp: the address the node's media binds (startNode's; a Firefox test's namespace address,
+// see inOwnNetns), default 127.0.0.1.
+export async function startStack(t, { nodeArgs = [], mediaIp } = {}) {
   const ctx = new ControlContext(t.name, t.tmpDir);
   t.defer('stop parley-control and PostgreSQL', () => ctx.cleanup());
   await ctx.startPostgres();
   const control = await ctx.startControl(['--rate-ip', '0', '--rate-key', '0']);
   const node = await startNode(t, { tokenSecret: ctx.tokenSecret, controlUrl: control.url,
-    controlKey: ctx.nodeKey, args: ['--recordings-root', ctx.recordings, ...nodeArgs] });
+    controlKey: ctx.nodeKey, mediaIp, args: ['--recordings-root', ctx.recordings, ...nodeArgs] });
   const deadline = Date.now() + 15_000;
   for (;;) {
     const nodes = (await expect(200, control.url, 'GET', '/nodes', { token: ctx.nodeKey })).json.nodes;
@@ -80,12 +86,12 @@ export async function signIn(p, { email, password }) {
 }
 
 // Waits until the page is in the meeting (MEETING_USERS) and connected.
-export async function waitJoined(p) {
+export async function waitJoined(p, { timeoutMs = 20_000 } = {}) {
   return waitInPage(p, 'joining the meeting', () => {
     const z = window.parley;
     if (z.state === 'failed') return { waiting: false, failed: z.errors };
     return (z.state === 'connected' && z.received.includes('MEETING_USERS')) ? { account: z.accountId } : { waiting: true, state: z.state, errors: z.errors };
-  });
+  }, undefined, timeoutMs);
 }
 
 // What the page shows of everyone else: per remote tile, its name, whether it is muted and
