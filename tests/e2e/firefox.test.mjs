@@ -11,21 +11,8 @@
 import {
   runTest, inOwnNetns, startNode, launchBrowser, launchFirefox, openParticipant, waitForPageJoined,
   waitForMedia, checkFlow, assertRtcpReports, assertPagesClean, sampleStats, sleep, withTimeout, httpGet, metricSum,
+  metricSeries as series,
 } from './lib.mjs';
-
-// The value of one per-stream series of /metrics, summed over the lines whose labels include all
-// of `want`; null when there is none.
-function series(text, name, want) {
-  let sum = null;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`)) continue;
-    const labels = line.slice(name.length + 1, line.lastIndexOf('}'));
-    if (Object.entries(want).every(([k, v]) => labels.includes(`${k}="${v}"`))) {
-      sum = (sum || 0) + Number(line.slice(line.lastIndexOf(' ') + 1));
-    }
-  }
-  return sum;
-}
 
 const RIDS = ['q', 'h', 'f'];
 

@@ -533,6 +533,20 @@ export async function startNode(t, {
 
 export { httpGet };
 
+// The value of one per-stream series of /metrics, summed over the lines whose labels include all
+// of `want`; null when there is none.
+export function metricSeries(text, name, want) {
+  let sum = null;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`)) continue;
+    const labels = line.slice(name.length + 1, line.lastIndexOf('}'));
+    if (Object.entries(want).every(([k, v]) => labels.includes(`${k}="${v}"`))) {
+      sum = (sum || 0) + Number(line.slice(line.lastIndexOf(' ') + 1));
+    }
+  }
+  return sum;
+}
+
 // Sum of a Prometheus metric of the node's /metrics text over all its labels.
 export function metricSum(text, name) {
   let sum = 0, found = false;

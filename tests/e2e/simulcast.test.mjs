@@ -10,20 +10,8 @@
 import {
   runTest, startNode, launchBrowser, openParticipant, waitForPageJoined, waitForMedia,
   sampleStats, sleep, httpGet, metricSum as metricSumAll, watchFrames,
+  metricSeries as series,
 } from './lib.mjs';
-
-// The value of one per-stream series, matched on its labels (all of `want` must be there).
-function series(text, name, want) {
-  let sum = null;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`)) continue;
-    const labels = line.slice(name.length + 1, line.lastIndexOf('}'));
-    if (Object.entries(want).every(([k, v]) => labels.includes(`${k}="${v}"`))) {
-      sum = (sum || 0) + Number(line.slice(line.lastIndexOf(' ') + 1));
-    }
-  }
-  return sum;
-}
 
 function layerPackets(text) {
   const out = [0, 0, 0];
