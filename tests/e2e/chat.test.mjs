@@ -4,22 +4,8 @@
 // dave hears none of it. Run: node tests/e2e/chat.test.mjs
 import {
   runTest, startNode, launchBrowser, openParticipant, waitForPageJoined, waitForMedia, sleep,
-  withTimeout, httpGet, metricSum,
+  httpGet, metricSum, chatOf, waitChat,
 } from './lib.mjs';
-
-async function chatOf(p) {
-  return withTimeout(p.page.evaluate(() => ({ open: window.parley.chatOpen, chat: window.parley.chat })), 5000, `${p.name}'s page`);
-}
-
-async function waitChat(t, p, from, text, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const c = await chatOf(p);
-    if (c.chat.some((m) => m.from === from && m.text === text)) return;
-    if (Date.now() > deadline) throw new Error(`${p.name}: expected chat "${text}" from ${from}, has ${JSON.stringify(c.chat)}`);
-    await sleep(100);
-  }
-}
 
 runTest('chat', async (t) => {
   const node = await startNode(t);
@@ -41,11 +27,11 @@ runTest('chat', async (t) => {
   t.log('every page has its chat channel open');
   const hello = 'hello from alice — ünïcödé & "quotes"';
   if (!await alice.page.evaluate((x) => window.parley.sendChat(x), hello)) throw new Error('alice could not send');
-  await waitChat(t, bob, 'alice', hello);
-  await waitChat(t, carol, 'alice', hello);
+  await waitChat(bob, 'alice', hello);
+  await waitChat(carol, 'alice', hello);
   if (!await carol.page.evaluate(() => window.parley.sendChat('carol here'))) throw new Error('carol could not send');
-  await waitChat(t, alice, 'carol', 'carol here');
-  await waitChat(t, bob, 'carol', 'carol here');
+  await waitChat(alice, 'carol', 'carol here');
+  await waitChat(bob, 'carol', 'carol here');
   t.log('alice\'s message reached bob and carol; carol\'s reached alice and bob');
   await sleep(500);
   const d = await chatOf(dave);

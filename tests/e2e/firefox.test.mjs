@@ -11,24 +11,10 @@
 import {
   runTest, inOwnNetns, startNode, launchBrowser, launchFirefox, openParticipant, waitForPageJoined,
   waitForMedia, checkFlow, assertRtcpReports, assertPagesClean, sampleStats, sleep, withTimeout, httpGet, metricSum,
-  metricSeries as series,
+  metricSeries as series, waitWidth, chatOf, waitChat,
 } from './lib.mjs';
 
 const RIDS = ['q', 'h', 'f'];
-
-// Waits until `p` decodes `other` at a width within [min, max]; returns the width.
-async function waitWidth(t, p, other, min, max, timeoutMs) {
-  const deadline = Date.now() + timeoutMs;
-  let last = 0;
-  while (Date.now() < deadline) {
-    const a = (await sampleStats(p)).accounts[other];
-    last = a ? a.frameWidth : 0;
-    if (last >= min && last <= max) return last;
-    await sleep(250);
-  }
-  throw new Error(`${p.name}: expected ${other}'s video decoded ${min}..${max} wide within ` +
-    `${timeoutMs / 1000} s, last frameWidth ${last}`);
-}
 
 // What Firefox says it sends per simulcast encoding (outbound-rtp stats of its camera).
 async function outboundLayers(p) {
@@ -42,21 +28,6 @@ async function outboundLayers(p) {
     });
     return out.sort().join(', ');
   }), 10_000, `getStats() on ${p.name}'s page`);
-}
-
-async function chatOf(p) {
-  return withTimeout(p.page.evaluate(() => ({ open: window.parley.chatOpen, chat: window.parley.chat })),
-    5000, `${p.name}'s page`);
-}
-
-async function waitChat(p, from, text, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const c = await chatOf(p);
-    if (c.chat.some((m) => m.from === from && m.text === text)) return;
-    if (Date.now() > deadline) throw new Error(`${p.name}: expected chat "${text}" from ${from}, has ${JSON.stringify(c.chat)}`);
-    await sleep(100);
-  }
 }
 
 const mediaIp = await inOwnNetns('firefox');
@@ -111,14 +82,14 @@ runTest('firefox', async (t) => {
 
   // 3. The layer chrome gets follows what it asks for.
   await chrome.page.evaluate(() => window.parley.subscribe([{ account_id: 'fox', bitrate: 5000000 }]));
-  const high = await waitWidth(t, chrome, 'fox', 1100, 1280, 45_000);
+  const high = await waitWidth(chrome, 'fox', 1100, 1280, 45_000);
   await sleep(1100);
   const highLayer = series((await httpGet(`${node.url}/metrics`)).body, 'parley_consumer_layer',
     { participant: 'chrome', kind: 'video', source: 'fox' });
   t.log(`chrome asking 5 Mbit/s decodes fox ${high} wide (consumer layer ${highLayer})`);
   if (highLayer !== 2) throw new Error(`expected chrome's consumer of fox on layer 2 at 5 Mbit/s, got ${highLayer}`);
   await chrome.page.evaluate(() => window.parley.subscribe([{ account_id: 'fox', bitrate: 200000 }]));
-  const low = await waitWidth(t, chrome, 'fox', 300, 340, 15_000);
+  const low = await waitWidth(chrome, 'fox', 300, 340, 15_000);
   await sleep(1100);
   m = (await httpGet(`${node.url}/metrics`)).body;
   const lowLayer = series(m, 'parley_consumer_layer', { participant: 'chrome', kind: 'video', source: 'fox' });
@@ -144,9 +115,9 @@ runTest('firefox', async (t) => {
   // 3b. The other way: fox, subscribed to chrome's simulcast at 5 Mbit/s, then at 200 kbit/s,
   // decodes the layer switch (the node rewrites VP8 picture ids across layers) and goes on.
   await fox.page.evaluate(() => window.parley.subscribe([{ account_id: 'chrome', bitrate: 5000000 }]));
-  const foxHigh = await waitWidth(t, fox, 'chrome', 900, 960, 30_000);
+  const foxHigh = await waitWidth(fox, 'chrome', 900, 960, 30_000);
   await fox.page.evaluate(() => window.parley.subscribe([{ account_id: 'chrome', bitrate: 200000 }]));
-  const foxLow = await waitWidth(t, fox, 'chrome', 220, 260, 15_000);
+  const foxLow = await waitWidth(fox, 'chrome', 220, 260, 15_000);
   const f1 = (await sampleStats(fox)).accounts.chrome;
   await sleep(2000);
   const f2 = (await sampleStats(fox)).accounts.chrome;

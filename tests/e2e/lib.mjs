@@ -533,6 +533,37 @@ export async function startNode(t, {
 
 export { httpGet };
 
+// Waits until `p` decodes `other` at a width within [min, max]; returns the width.
+export async function waitWidth(p, other, min, max, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  let last = 0;
+  while (Date.now() < deadline) {
+    const a = (await sampleStats(p)).accounts[other];
+    last = a ? a.frameWidth : 0;
+    if (last >= min && last <= max) return last;
+    await sleep(250);
+  }
+  throw new Error(`${p.name}: expected ${other}'s video decoded ${min}..${max} wide within ` +
+    `${timeoutMs / 1000} s, last frameWidth ${last}`);
+}
+
+// The page's chat channel state and messages (window.parley.chatOpen / chat).
+export async function chatOf(p) {
+  return withTimeout(p.page.evaluate(() => ({ open: window.parley.chatOpen, chat: window.parley.chat })),
+    5000, `${p.name}'s page`);
+}
+
+// Waits until `p`'s chat holds `text` from `from`.
+export async function waitChat(p, from, text, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const c = await chatOf(p);
+    if (c.chat.some((m) => m.from === from && m.text === text)) return;
+    if (Date.now() > deadline) throw new Error(`${p.name}: expected chat "${text}" from ${from}, has ${JSON.stringify(c.chat)}`);
+    await sleep(100);
+  }
+}
+
 // The value of one per-stream series of /metrics, summed over the lines whose labels include all
 // of `want`; null when there is none.
 export function metricSeries(text, name, want) {

@@ -9,8 +9,8 @@
 // Run: node tests/e2e/simulcast.test.mjs [--congestion-feedback remb | --codec h264]
 import {
   runTest, startNode, launchBrowser, openParticipant, waitForPageJoined, waitForMedia,
-  sampleStats, sleep, httpGet, metricSum as metricSumAll, watchFrames,
-  metricSeries as series,
+  sleep, httpGet, metricSum as metricSumAll, watchFrames,
+  metricSeries as series, waitWidth,
 } from './lib.mjs';
 
 function layerPackets(text) {
@@ -20,20 +20,6 @@ function layerPackets(text) {
     if (m) out[Number(m[1])] += Number(m[2]);
   }
   return out;
-}
-
-// Waits until `p` decodes `other` at a width within [min, max]; returns the width.
-async function waitWidth(t, p, other, min, max, timeoutMs) {
-  const deadline = Date.now() + timeoutMs;
-  let last = 0;
-  while (Date.now() < deadline) {
-    const a = (await sampleStats(p)).accounts[other];
-    last = a ? a.frameWidth : 0;
-    if (last >= min && last <= max) return last;
-    await sleep(250);
-  }
-  throw new Error(`${p.name}: expected ${other}'s video decoded ${min}..${max} wide within ` +
-    `${timeoutMs / 1000} s, last frameWidth ${last}`);
 }
 
 const remb = process.argv.includes('remb');
@@ -95,8 +81,8 @@ runTest(remb ? 'simulcast_remb' : h264 ? 'simulcast_h264' : 'simulcast', async (
   }
 
   // 2. Each subscriber gets the layer that fits what it asked for.
-  const wb = await waitWidth(t, bob, 'alice', 1100, 1280, 30_000);
-  const wc = await waitWidth(t, carol, 'alice', 300, 340, 15_000);
+  const wb = await waitWidth(bob, 'alice', 1100, 1280, 30_000);
+  const wc = await waitWidth(carol, 'alice', 300, 340, 15_000);
   t.log(`bob (5 Mbit/s) decodes alice at ${wb} wide, carol (200 kbit/s) at ${wc} wide`);
   // What bob decodes is in the codec alice publishes.
   const codecs = await bob.page.evaluate(async () => {
