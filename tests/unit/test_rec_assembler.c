@@ -127,6 +127,19 @@ static int pop_all(struct pl_assembler *a, bool flush, int *frames, int max, boo
     return n;
 }
 
+/* Pushes packets p[0..n) one a millisecond apart, popping what is ready after each, then flushes;
+ * the frames' numbers go to frames (at most max); returns how many. */
+static int push_and_pop(struct pl_assembler *a, const struct pkt *p, size_t n, int *frames, int max,
+                        bool *kw)
+{
+    int total = 0;
+    for (size_t i = 0; i < n; i++) {
+        push(a, &p[i], 1000 * i);
+        total += pop_all(a, false, frames + total, max - total, kw);
+    }
+    return total + pop_all(a, true, frames + total, max - total, kw);
+}
+
 static void reorder(void)
 {
     struct pkt p[60];
@@ -139,13 +152,9 @@ static void reorder(void)
         p[i] = p[i + 1];
         p[i + 1] = t;
     }
-    int got[20], total = 0;
+    int got[20];
     bool kw = false;
-    for (size_t i = 0; i < n; i++) {
-        push(&a, &p[i], 1000 * i);
-        total += pop_all(&a, false, got + total, 20 - total, &kw);
-    }
-    total += pop_all(&a, true, got + total, 20 - total, &kw);
+    int total = push_and_pop(&a, p, n, got, 20, &kw);
     CHECK_EQ_INT(total, 10);
     for (int i = 0; i < total; i++)
         CHECK_EQ_INT(got[i], i);
@@ -239,13 +248,9 @@ static void reorder_vp9_h264(enum pl_rec_codec codec)
     }
     struct pl_assembler a;
     pl_asm_init(&a, codec, 100);
-    int got[20], total = 0;
+    int got[20];
     bool kw = false;
-    for (size_t i = 0; i < n; i++) {
-        push(&a, &p[i], 1000 * i);
-        total += pop_all(&a, false, got + total, 20 - total, &kw);
-    }
-    total += pop_all(&a, true, got + total, 20 - total, &kw);
+    int total = push_and_pop(&a, p, n, got, 20, &kw);
     CHECK_EQ_INT(total, 10);
     for (int i = 0; i < total; i++)
         CHECK_EQ_INT(got[i], i);
